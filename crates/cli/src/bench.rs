@@ -1,0 +1,50 @@
+//! `qkv bench …`: each subcommand measures qkv beside its comparison in the same run.
+
+use crate::bench_gemm;
+use clap::{Args, Subcommand};
+
+/// Arguments common to every benchmark.
+#[derive(Args, Clone, Debug)]
+pub struct Common {
+    /// Threads for qkv and its comparison (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Timed repetitions per measurement (median reported).
+    #[arg(long, default_value_t = 7)]
+    pub reps: usize,
+    /// Measure one shape instead of the built-in list (`MxKxN` for gemm).
+    #[arg(long)]
+    pub shape: Option<String>,
+}
+
+impl Common {
+    /// The thread count to use.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
+}
+
+/// `qkv bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// GEMM: qkv (weights pre-packed) beside matrixmultiply, with the measured FMA peak.
+    Gemm(Common),
+}
+
+/// Runs the chosen benchmark.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        What::Gemm(c) => bench_gemm::run(&c),
+    }
+}

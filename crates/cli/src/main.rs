@@ -1,0 +1,36 @@
+//! `qkv`: the command-line face of the qkv library. Every command is a thin layer over a public
+//! API of `qkv-core` / `qkv-encoder`.
+
+mod bench;
+mod bench_gemm;
+mod report;
+
+use clap::{Parser, Subcommand};
+
+/// Fast, exact transformer-encoder inference on the CPU.
+#[derive(Parser)]
+#[command(name = "qkv", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Measure qkv beside its comparison on this machine.
+    Bench(bench::BenchArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Bench(args) => bench::run(args),
+    };
+    if let Err(e) = result {
+        eprintln!("qkv: error: {e}");
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}

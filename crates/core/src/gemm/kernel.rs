@@ -1,0 +1,251 @@
+//! The register-blocked microkernel, written once and instantiated per instruction set.
+//!
+//! Contract (BLIS `gemm_ukr`): given `kc`, a packed A micro-panel (`kc` steps of `MR` values)
+//! and a packed B micro-panel (`kc` steps of `NR = NV·LANES` values), compute the `MR×NR` tile
+//! `AB = Ã·B̃` in registers and write `C ← α·AB + β·C` (C is not read when β = 0), then the
+//! epilogue (bias per column, activation) if this is the last K block.
+
+use super::Epilogue;
+use crate::simd::Simd;
+
+/// Register-tile shape of one ISA and its instantiated microkernel. `MR·NV` accumulators + `NV`
+/// B registers + 1 broadcast must fit the register file; `MR·NV` must cover FMA latency × FMA
+/// ports to keep both ports busy.
+pub(crate) trait TileShape: Simd {
+    /// Rows of the micro-tile (rows of A per packed panel).
+    const MR: usize;
+    /// Columns of the micro-tile (columns of B per packed panel), `NV · LANES`.
+    const NR: usize;
+    /// [`microkernel`] instantiated with this shape.
+    ///
+    /// # Safety
+    /// As for [`microkernel`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(self, t: &TileArgs, c: *mut f32, mr: usize, nr: usize, bias: *const f32);
+}
+
+/// Implements [`TileShape`] for a token with `MR` rows and `NV` vectors per row.
+macro_rules! tile_shape {
+    ($token:ty, $mr:literal, $nv:literal) => {
+        impl TileShape for $token {
+            const MR: usize = $mr;
+            const NR: usize = $nv * <$token as Simd>::LANES;
+            #[inline(always)]
+            unsafe fn tile(
+                self,
+                t: &TileArgs,
+                c: *mut f32,
+                mr: usize,
+                nr: usize,
+                bias: *const f32,
+            ) {
+                // SAFETY: forwarded from the caller's contract.
+                unsafe { microkernel::<$token, $mr, $nv>(self, t, c, mr, nr, bias) }
+            }
+        }
+    };
+}
+
+// AVX-512: 8×48 uses 24 accumulators + 3 B registers + 1 broadcast = 28 of 32 zmm; 24
+// independent FMAs ≥ latency 4 × 2 ports. MR = 8 divides the token counts transformers see
+// (seq 128, 512) and NR = 48 divides d_model 384/768 and d_ff 1536/3072: no padding waste there.
+#[cfg(target_arch = "x86_64")]
+tile_shape!(crate::simd::x86::Avx512, 8, 3);
+// AVX2: the classic Haswell 6×16: 12 accumulators + 2 B + 1 broadcast = 15 of 16 ymm.
+#[cfg(target_arch = "x86_64")]
+tile_shape!(crate::simd::x86::Avx2, 6, 2);
+// wide::f32x8: 6×8 → 6 accumulators (12 xmm on SSE2, 12 q registers on NEON).
+tile_shape!(crate::simd::portable::Portable, 6, 1);
+// Scalar: 4×4, 16 accumulators the compiler keeps in registers.
+tile_shape!(crate::simd::scalar::Scalar, 4, 4);
+
+/// Prefetch distance for B̃, in k steps (8 × 192 B ahead for AVX-512).
+const PF_B: usize = 8;
+/// Prefetch distance for Ã, in k steps.
+const PF_A: usize = 16;
+
+/// What stays the same for every micro-tile of one macro-kernel call.
+#[derive(Clone, Copy)]
+pub(crate) struct TileArgs {
+    /// Depth of this K block.
+    pub kc: usize,
+    /// Scale of the product.
+    pub alpha: f32,
+    /// Scale of the existing C (0: C is not read).
+    pub beta: f32,
+    /// Row stride of C.
+    pub rsc: usize,
+    /// Epilogue to apply (only on the last K block).
+    pub epi: Epilogue,
+    /// Packed A micro-panel of this tile.
+    pub a: *const f32,
+    /// Packed B micro-panel of this tile.
+    pub b: *const f32,
+}
+
+/// One micro-tile. `mr ≤ MR`, `nr ≤ NR` say how much of it lies inside C; a partial tile is
+/// computed in full (the packed panels are zero-padded) and written with masked stores.
+///
+/// # Safety
+/// `t.a` must hold `kc·MR` and `t.b` `kc·NR` readable f32; `c` must be valid for `mr` rows of
+/// `nr` f32 at row stride `t.rsc`; when `bias` is non-null it must hold `nr` f32.
+#[inline(always)]
+unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize>(
+    s: S,
+    t: &TileArgs,
+    c: *mut f32,
+    mr: usize,
+    nr: usize,
+    bias: *const f32,
+) {
+    let l = S::LANES;
+    let nr_full = NV * l;
+    let (mut a, mut b) = (t.a, t.b);
+    let mut acc = [[s.zero(); NV]; MR];
+    // Fetch the C tile now so its cache misses overlap the k loop instead of stalling the
+    // write-out (pointer arithmetic only: a prefetch never faults).
+    if t.beta != 0.0 {
+        for i in 0..mr {
+            let row = c.wrapping_add(i * t.rsc);
+            let mut off = 0;
+            while off < nr {
+                s.prefetch(row.wrapping_add(off));
+                off += 16;
+            }
+            s.prefetch(row.wrapping_add(nr - 1));
+        }
+    }
+    // The k loop: NV loads of B, MR broadcasts of A, MR·NV independent FMAs per step.
+    for _ in 0..t.kc {
+        let mut bv = [s.zero(); NV];
+        for (j, v) in bv.iter_mut().enumerate() {
+            // SAFETY: B̃ holds kc·NR values; this step reads NR of them.
+            *v = unsafe { s.load(b.add(j * l)) };
+            // Software prefetch PF_B steps ahead: each call restarts its streams, and the
+            // hardware prefetcher ramps up too late for L2-resident panels.
+            s.prefetch(b.wrapping_add(PF_B * nr_full + j * l));
+        }
+        s.prefetch(a.wrapping_add(PF_A * MR));
+        for (i, row) in acc.iter_mut().enumerate() {
+            // SAFETY: Ã holds kc·MR values; this step reads MR of them.
+            let av = unsafe { s.broadcast(a.add(i)) };
+            for j in 0..NV {
+                row[j] = s.mul_add(av, bv[j], row[j]);
+            }
+        }
+        // SAFETY: advancing within (or one past) the packed panels.
+        unsafe {
+            a = a.add(MR);
+            b = b.add(nr_full);
+        }
+    }
+
+    // Scale by α (skipped for the common α = 1).
+    if t.alpha != 1.0 {
+        let va = s.splat(t.alpha);
+        for row in acc.iter_mut() {
+            for v in row.iter_mut() {
+                *v = s.mul(*v, va);
+            }
+        }
+    }
+
+    // Write out. A full tile goes straight to C; an edge tile uses masked (partial) loads and
+    // stores with the same arithmetic, so a value does not depend on where its tile falls.
+    let vbeta = s.splat(t.beta);
+    for (i, row) in acc.iter().enumerate().take(mr) {
+        // SAFETY: row i < mr of the tile lies inside C.
+        let crow = unsafe { c.add(i * t.rsc) };
+        for (j, &v) in row.iter().enumerate() {
+            let col = j * l;
+            if col >= nr {
+                break;
+            }
+            let n = (nr - col).min(l);
+            // SAFETY: columns col..col+n lie inside C's row (col + n ≤ nr).
+            let cp = unsafe { crow.add(col) };
+            let mut v = if t.beta == 0.0 {
+                v
+            } else {
+                // SAFETY: as above; C is read only when β ≠ 0.
+                let cv = unsafe {
+                    if n == l {
+                        s.load(cp)
+                    } else {
+                        s.load_partial(cp, n, 0.0)
+                    }
+                };
+                s.mul_add(vbeta, cv, v)
+            };
+            if !bias.is_null() {
+                // SAFETY: bias holds nr values and col + n ≤ nr.
+                let bv = unsafe {
+                    if n == l {
+                        s.load(bias.add(col))
+                    } else {
+                        s.load_partial(bias.add(col), n, 0.0)
+                    }
+                };
+                v = s.add(v, bv);
+            }
+            if t.epi.relu {
+                // Data second so NaN propagates.
+                v = s.max(s.zero(), v);
+            }
+            // SAFETY: as above.
+            unsafe {
+                if n == l {
+                    s.store(cp, v)
+                } else {
+                    s.store_partial(cp, n, v)
+                }
+            }
+        }
+    }
+}
+
+/// Hot-cache speed of the microkernel alone (`cargo test --release -p qkv-core --lib probe --
+/// --ignored --nocapture`): separates the kernel's quality from the memory hierarchy's.
+#[cfg(test)]
+mod probe {
+    use super::*;
+    struct P;
+    impl crate::gemm::TileOp for P {
+        type Output = f64;
+        #[inline(always)]
+        fn run<S: TileShape>(self, s: S) -> f64 {
+            let kc = 256;
+            let a = vec![0.5f32; kc * S::MR];
+            let b = vec![0.25f32; kc * S::NR];
+            let mut c = vec![0.0f32; S::MR * S::NR];
+            let t = TileArgs {
+                kc,
+                alpha: 1.0,
+                beta: 0.0,
+                rsc: S::NR,
+                epi: Default::default(),
+                a: a.as_ptr(),
+                b: b.as_ptr(),
+            };
+            let reps = 20000;
+            let st = std::time::Instant::now();
+            for _ in 0..reps {
+                // SAFETY: a holds kc·MR, b kc·NR and c MR·NR values with row stride NR.
+                unsafe { s.tile(&t, c.as_mut_ptr(), S::MR, S::NR, std::ptr::null()) };
+                std::hint::black_box(&mut c);
+            }
+            (2 * kc * S::MR * S::NR * reps) as f64 / st.elapsed().as_secs_f64() / 1e9
+        }
+    }
+    #[test]
+    #[ignore]
+    fn probe_kernel() {
+        for isa in crate::Isa::available() {
+            eprintln!(
+                "{isa}: {:.1} GFLOP/s hot, peak {:.1}",
+                crate::isa::dispatch_tile(isa, P),
+                crate::perf::fma_peak_gflops(isa)
+            );
+        }
+    }
+}

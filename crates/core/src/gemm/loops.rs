@@ -1,0 +1,259 @@
+//! The five loops around the microkernel (BLIS order), with rayon over (row block, column
+//! panels) tasks. K is never split across threads, so every element of C is summed in the same
+//! order whatever the thread count: results are bit-identical for 1 and N threads.
+
+use super::blocking::{KC, MC, NC, PARALLEL_MIN_FLOPS};
+use super::kernel::{TileArgs, TileShape};
+use super::pack::{pack_a, pack_b, packed_a_len, packed_b_len};
+use super::{tile_dims, Epilogue, PackedMatrix, TileOp};
+use crate::isa::{dispatch_tile, Isa};
+use crate::mat::MatRef;
+use rayon::prelude::*;
+
+/// Where B comes from: a view packed per call, or a matrix packed once.
+pub(crate) enum BSource<'a> {
+    View(MatRef<'a>),
+    Packed(&'a PackedMatrix),
+}
+
+/// C as a raw pointer that rayon tasks may share: each task writes a disjoint set of tiles.
+#[derive(Clone, Copy)]
+struct CPtr(*mut f32);
+// SAFETY: tasks write disjoint tiles of C (distinct (row block, column panel) pairs), and the
+// pointer outlives the parallel region, which joins before `run` returns.
+unsafe impl Send for CPtr {}
+// SAFETY: as above.
+unsafe impl Sync for CPtr {}
+
+/// Everything `run` needs about one product `C ← α·A·B + β·C`.
+pub(crate) struct Problem<'a> {
+    pub isa: Isa,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub alpha: f32,
+    pub beta: f32,
+    pub a: MatRef<'a>,
+    pub b: BSource<'a>,
+    pub c: *mut f32,
+    pub rsc: usize,
+    pub bias: Option<&'a [f32]>,
+    pub epi: Epilogue,
+    pub parallel: bool,
+}
+
+/// Runs the product. The caller has validated shapes, strides and buffer lengths.
+pub(crate) fn run(p: Problem) {
+    let (m, n, k) = (p.m, p.n, p.k);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        scale_only(&p);
+        return;
+    }
+    let (mr, nr) = tile_dims(p.isa);
+    let flops = 2usize.saturating_mul(m).saturating_mul(n).saturating_mul(k);
+    let threads = if p.parallel && flops >= PARALLEL_MIN_FLOPS {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    let c = CPtr(p.c);
+    let mut a_buf = vec![0.0f32; packed_a_len(m, KC.min(k), mr)];
+    let mut b_buf = match p.b {
+        BSource::View(_) => vec![0.0f32; packed_b_len(NC.min(n), KC.min(k), nr)],
+        BSource::Packed(_) => Vec::new(),
+    };
+
+    let grid = Grid::new(m, NC.min(n).div_ceil(nr), mr, threads);
+
+    // Loop 5 (jc): N in blocks of NC.
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        // Loop 4 (pc): K in blocks of KC, in order (never parallel: C accumulates).
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            let beta = if pc == 0 { p.beta } else { 1.0 };
+            let last = pc + kc == k;
+
+            // Pack B̃ (KC × NC) unless it was packed at load time.
+            let b_block: &[f32] = match &p.b {
+                BSource::Packed(pm) => pm.block(pc, jc, kc),
+                BSource::View(b) => {
+                    let len = packed_b_len(nc, kc, nr);
+                    let panel = nr * kc;
+                    let dst = &mut b_buf[..len];
+                    if threads > 1 {
+                        dst.par_chunks_mut(panel).enumerate().for_each(|(j, d)| {
+                            let j0 = jc + j * nr;
+                            pack_b(b, j0, nr.min(jc + nc - j0), pc, kc, nr, d)
+                        });
+                    } else {
+                        pack_b(b, jc, nc, pc, kc, nr, dst);
+                    }
+                    &b_buf[..len]
+                }
+            };
+
+            // Pack Ã for all rows of A at this depth. Panels are independent, so threads split
+            // them evenly (not by row block: M = 128 is a single block).
+            let a_len = packed_a_len(m, kc, mr);
+            let a_block_len = grid.rows_per * kc; // rows_per is a multiple of MR
+            {
+                let m_panels = m.div_ceil(mr);
+                let per = if threads > 1 {
+                    m_panels.div_ceil(2 * threads)
+                } else {
+                    m_panels
+                };
+                let pack = |(ic, d): (usize, &mut [f32])| {
+                    let i0 = ic * per * mr;
+                    pack_a(&p.a, i0, (per * mr).min(m - i0), pc, kc, mr, d)
+                };
+                let dst = &mut a_buf[..a_len];
+                if threads > 1 {
+                    dst.par_chunks_mut(per * mr * kc).enumerate().for_each(pack);
+                } else {
+                    pack((0, dst));
+                }
+            }
+            let a_packed = &a_buf[..a_len];
+
+            // Loops 3, 2, 1 (ic, jr, ir) as tasks of (row block, range of column panels).
+            let n_panels = nc.div_ceil(nr);
+            let chunk = n_panels.div_ceil(grid.n_chunks);
+            let chunks = n_panels.div_ceil(chunk);
+            let task = |t: usize| {
+                let (ib, jchunk) = (t / chunks, t % chunks);
+                let i0 = ib * grid.rows_per;
+                let jp0 = jchunk * chunk;
+                let op = MacroKernel {
+                    a: &a_packed[ib * a_block_len..],
+                    b: b_block,
+                    c,
+                    rsc: p.rsc,
+                    i0,
+                    mc: grid.rows_per.min(m - i0),
+                    jc,
+                    nc,
+                    kc,
+                    jp: jp0..(jp0 + chunk).min(n_panels),
+                    alpha: p.alpha,
+                    beta,
+                    bias: if last { p.bias } else { None },
+                    epi: if last { p.epi } else { Epilogue::default() },
+                };
+                dispatch_tile(p.isa, op);
+            };
+            let m_blocks = m.div_ceil(grid.rows_per);
+            if threads > 1 {
+                (0..m_blocks * chunks).into_par_iter().for_each(task);
+            } else {
+                (0..m_blocks * chunks).for_each(task);
+            }
+        }
+    }
+}
+
+/// How one (jc, pc) block is cut into tasks: row blocks of `rows_per` rows (≤ MC, a multiple
+/// of MR) times `n_chunks` ranges of column panels. One thread gets one task per MC rows; with
+/// more threads the grid aims at 2 tasks per thread, splitting N first (the B̃ panels are
+/// shared) and M when N has too few panels (e.g. N = 384 is only 8 panels of 48).
+struct Grid {
+    rows_per: usize,
+    n_chunks: usize,
+}
+
+impl Grid {
+    fn new(m: usize, n_panels: usize, mr: usize, threads: usize) -> Grid {
+        let target = if threads > 1 { 2 * threads } else { 1 };
+        let n_chunks = n_panels.clamp(1, target);
+        let m_panels = m.div_ceil(mr).max(1);
+        let m_chunks = m
+            .div_ceil(MC)
+            .max(target.div_ceil(n_chunks))
+            .clamp(1, m_panels);
+        let rows_per = m_panels.div_ceil(m_chunks) * mr;
+        Grid { rows_per, n_chunks }
+    }
+}
+
+/// K = 0: the product is zero, so C ← β·C, then the epilogue.
+fn scale_only(p: &Problem) {
+    for i in 0..p.m {
+        // SAFETY: the caller validated that C holds m rows of n values at stride rsc.
+        let row = unsafe { std::slice::from_raw_parts_mut(p.c.add(i * p.rsc), p.n) };
+        for (j, v) in row.iter_mut().enumerate() {
+            let mut x = if p.beta == 0.0 { 0.0 } else { p.beta * *v };
+            if let Some(b) = p.bias {
+                x += b[j];
+            }
+            if p.epi.relu {
+                x = if 0.0 > x { 0.0 } else { x };
+            }
+            *v = x;
+        }
+    }
+}
+
+/// One task: rows `i0..i0+mc` of C against the column panels `jp` of the B̃ block.
+struct MacroKernel<'a> {
+    a: &'a [f32],
+    b: &'a [f32],
+    c: CPtr,
+    rsc: usize,
+    i0: usize,
+    mc: usize,
+    jc: usize,
+    nc: usize,
+    kc: usize,
+    jp: std::ops::Range<usize>,
+    alpha: f32,
+    beta: f32,
+    bias: Option<&'a [f32]>,
+    epi: Epilogue,
+}
+
+impl TileOp for MacroKernel<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<S: TileShape>(self, s: S) {
+        let (mr, nr, kc) = (S::MR, S::NR, self.kc);
+        assert!(self.a.len() >= self.mc.div_ceil(mr) * mr * kc);
+        assert!(self.b.len() >= self.jp.end * nr * kc);
+        let mut t = TileArgs {
+            kc,
+            alpha: self.alpha,
+            beta: self.beta,
+            rsc: self.rsc,
+            epi: self.epi,
+            a: self.a.as_ptr(),
+            b: self.b.as_ptr(),
+        };
+        // Loop 2 (jr): column panels; the B̃ micro-panel stays hot across loop 1.
+        for jp in self.jp.clone() {
+            let j = jp * nr;
+            let ncur = nr.min(self.nc - j);
+            let bias = match self.bias {
+                Some(b) => b[self.jc + j..].as_ptr(),
+                None => std::ptr::null(),
+            };
+            // SAFETY: jp < jp.end and b holds jp.end·nr·kc values (asserted above).
+            t.b = unsafe { self.b.as_ptr().add(jp * nr * kc) };
+            // Loop 1 (ir): row panels of the Ã block.
+            for ip in 0..self.mc.div_ceil(mr) {
+                let i = ip * mr;
+                // SAFETY: ip < ⌈mc/mr⌉ and a holds ⌈mc/mr⌉·mr·kc values (asserted above).
+                t.a = unsafe { self.a.as_ptr().add(ip * mr * kc) };
+                // SAFETY: tile (i0+i, jc+j) of size min(mr, mc−i) × ncur lies inside C, which
+                // the caller validated; bias (when set) has n ≥ jc+j+ncur values; the packed
+                // panels have the lengths asserted above.
+                unsafe {
+                    let c = self.c.0.add((self.i0 + i) * self.rsc + self.jc + j);
+                    s.tile(&t, c, mr.min(self.mc - i), ncur, bias);
+                }
+            }
+        }
+    }
+}

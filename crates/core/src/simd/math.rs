@@ -1,0 +1,1 @@
+//! Vector math on top of [`Simd`]: exp, erf, tanh. Filled in by the attention/numerics work.
