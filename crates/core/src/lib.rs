@@ -31,6 +31,7 @@ pub mod error;
 pub mod gemm;
 pub mod isa;
 pub mod mat;
+pub mod ops;
 pub mod perf;
 pub mod reference;
 pub mod simd;

@@ -35,3 +35,6 @@ pub fn gemm_naive(a: &MatRef, b: &MatRef, c: &mut [f32]) {
         }
     }
 }
+
+pub mod attention;
+pub mod ops;

@@ -1,0 +1,1 @@
+//! Naive attention reference (S materialized in f64).

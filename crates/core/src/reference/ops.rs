@@ -1,0 +1,1 @@
+//! Naive references for softmax, LayerNorm and activations, in f64.
