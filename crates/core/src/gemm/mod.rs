@@ -12,11 +12,11 @@
 mod blocking;
 pub(crate) mod kernel;
 mod loops;
-mod pack;
+pub(crate) mod pack;
 mod packed;
 
 pub use blocking::{KC, MC, NC};
-pub(crate) use kernel::TileShape;
+pub(crate) use kernel::{TileArgs, TileShape};
 pub use packed::PackedMatrix;
 
 use crate::error::{invalid, shape_mismatch, Result};

@@ -1,0 +1,299 @@
+//! Fused attention against the f64 reference on every ISA the host has.
+
+mod common;
+
+use common::{host_isas, rand_vec};
+use proptest::prelude::*;
+use qkv_core::ops::attention::{attention, AttentionParams, Mask, QkvView, Seq, SINGLE_BLOCK_MAX};
+use qkv_core::reference::attention::attention_f64;
+use qkv_core::{with_threads, Isa};
+
+#[derive(Clone, Copy, Debug)]
+enum MaskKind {
+    None,
+    Causal,
+    /// Shared additive mask with some −∞ entries (never a whole row).
+    Additive,
+    /// One additive mask per sequence; sequence 0's row 1 fully masked.
+    AdditivePerSeq,
+}
+
+struct Setup {
+    qkv: Vec<f32>,
+    seqs: Vec<Seq>,
+    heads: usize,
+    d: usize,
+    rows: usize,
+    mask: Vec<f32>,
+    smax: usize,
+}
+
+/// `lens` sequences laid out back to back with `gap` padding rows between them.
+fn setup(lens: &[usize], heads: usize, d: usize, gap: usize, logit: f32, seed: u64) -> Setup {
+    let mut seqs = Vec::new();
+    let mut at = 0;
+    for &len in lens {
+        seqs.push(Seq { start: at, len });
+        at += len + gap;
+    }
+    let rows = at;
+    let w = heads * d;
+    let mut qkv = rand_vec(rows * 3 * w, seed);
+    for r in 0..rows {
+        for x in &mut qkv[r * 3 * w..r * 3 * w + w] {
+            *x *= logit; // scale Q only: scores grow linearly with `logit`
+        }
+    }
+    let smax = lens.iter().cloned().max().unwrap_or(0);
+    let mut mask = rand_vec(lens.len() * smax * smax, seed + 7);
+    for (i, m) in mask.iter_mut().enumerate() {
+        if i % 5 == 2 && i % smax.max(1) != 0 {
+            *m = f32::NEG_INFINITY; // never column 0, so no row is fully masked
+        }
+    }
+    Setup { qkv, seqs, heads, d, rows, mask, smax }
+}
+
+impl Setup {
+    fn mask(&self, kind: MaskKind) -> Mask<'_> {
+        match kind {
+            MaskKind::None => Mask::None,
+            MaskKind::Causal => Mask::Causal,
+            MaskKind::Additive => Mask::Additive { data: &self.mask, row_stride: self.smax, batch_stride: 0 },
+            MaskKind::AdditivePerSeq => Mask::Additive {
+                data: &self.mask,
+                row_stride: self.smax,
+                batch_stride: self.smax * self.smax,
+            },
+        }
+    }
+
+    fn view(&self) -> QkvView<'_> {
+        QkvView::packed(&self.qkv, self.heads * self.d)
+    }
+
+    fn run(&self, isa: Isa, kind: MaskKind, scale: Option<f32>, probs: bool) -> (Vec<f32>, Vec<f32>) {
+        let w = self.heads * self.d;
+        let mut out = vec![f32::NAN; self.rows * w]; // padded rows must stay untouched
+        let mut p = vec![f32::NAN; self.seqs.len() * self.heads * self.smax * self.smax];
+        let params = AttentionParams { scale, isa: Some(isa), ..AttentionParams::new(self.heads, self.d) };
+        attention(self.view(), &self.seqs, &params, self.mask(kind), &mut out, w, probs.then_some(&mut p[..])).unwrap();
+        (out, p)
+    }
+}
+
+/// Output tolerance. Scores carry a relative error of about d·u (dot product of length d);
+/// through softmax a score error δ moves a weight by at most |δ|·w, so the output moves by
+/// ≲ (d·u·|s|max + len·u)·|v|max. |v| ≤ 1 here; constants leave room for exp's 2 ULP.
+fn tol(d: usize, len: usize, smax_abs: f64) -> f64 {
+    let u = f32::EPSILON as f64 / 2.0;
+    8.0 * u * (d as f64 * smax_abs.max(1.0) + len as f64) + 1e-6
+}
+
+fn check(isa: Isa, st: &Setup, kind: MaskKind, logit: f32) {
+    let (out, probs) = st.run(isa, kind, None, true);
+    let (fast, _) = st.run(isa, kind, None, false);
+    let scale = 1.0 / (st.d as f64).sqrt();
+    let (r_out, r_probs) = attention_f64(&st.view(), &st.seqs, st.heads, st.d, scale, &st.mask(kind), st.rows);
+    let w = st.heads * st.d;
+    let smax_abs = logit as f64 * st.d as f64 * scale; // |q|,|k| ≤ 1 → |s| ≤ logit·d·scale
+    for (b, s) in st.seqs.iter().enumerate() {
+        let t = tol(st.d, s.len, smax_abs);
+        for i in 0..s.len {
+            for c in 0..w {
+                let idx = (s.start + i) * w + c;
+                for (name, o) in [("probs-path", out[idx]), ("fast-path", fast[idx])] {
+                    let err = (o as f64 - r_out[idx]).abs();
+                    assert!(err <= t, "{isa} {kind:?} lens {:?} d {} seq {b} row {i} col {c} {name}: {o} vs {} (err {err:e} > {t:e})",
+                        st.seqs.iter().map(|s| s.len).collect::<Vec<_>>(), st.d, r_out[idx]);
+                }
+            }
+            for h in 0..st.heads {
+                let row = ((b * st.heads + h) * st.smax + i) * st.smax;
+                let mut sum = 0.0f64;
+                for j in 0..st.smax {
+                    let (p, rp) = (probs[row + j], r_probs[row + j]);
+                    if rp == 0.0 {
+                        // Masked keys (and keys beyond the sequence) get exactly zero weight.
+                        assert_eq!(p, 0.0, "{isa} {kind:?}: masked key {j} of query {i} has weight {p}");
+                    }
+                    assert!((p as f64 - rp).abs() <= t, "{isa} {kind:?}: p[{i},{j}] = {p} vs {rp}");
+                    sum += p as f64;
+                }
+                let masked_row = r_probs[row..row + st.smax].iter().all(|&x| x == 0.0);
+                if !masked_row {
+                    assert!((sum - 1.0).abs() <= 1e-5, "{isa}: row sums to {sum}");
+                }
+            }
+        }
+        // Rows between sequences are never written.
+        for r in s.start + s.len..st.seqs.get(b + 1).map_or(st.rows, |n| n.start) {
+            assert!(out[r * w..(r + 1) * w].iter().all(|x| x.is_nan()), "{isa}: padding row {r} written");
+        }
+    }
+}
+
+#[test]
+fn matches_reference_sizes_and_masks() {
+    for isa in host_isas("matches_reference_sizes_and_masks") {
+        for &len in &[1usize, 2, 7, 10, 127, 128, 129] {
+            for &d in &[1usize, 16, 63, 64, 65, 128] {
+                for kind in [MaskKind::None, MaskKind::Causal, MaskKind::Additive] {
+                    let st = setup(&[len], 2, d, 0, 1.0, (len * 131 + d) as u64);
+                    check(isa, &st, kind, 1.0);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn long_sequences_use_key_blocks() {
+    let len = SINGLE_BLOCK_MAX + 77;
+    for isa in host_isas("long_sequences_use_key_blocks") {
+        for kind in [MaskKind::None, MaskKind::Causal, MaskKind::Additive] {
+            let st = setup(&[len], 1, 16, 0, 1.0, 99);
+            check(isa, &st, kind, 1.0);
+        }
+        let st = setup(&[513], 2, 64, 0, 1.0, 98);
+        check(isa, &st, MaskKind::Causal, 1.0);
+    }
+}
+
+#[test]
+fn key_padding_batches_and_per_sequence_masks() {
+    for isa in host_isas("key_padding_batches_and_per_sequence_masks") {
+        // Padded layout: every sequence starts at b·S with its own length; gaps are padding.
+        let st = setup(&[5, 1, 17, 9], 3, 16, 4, 1.0, 5);
+        for kind in [MaskKind::None, MaskKind::Causal, MaskKind::AdditivePerSeq] {
+            check(isa, &st, kind, 1.0);
+        }
+    }
+}
+
+#[test]
+fn fully_masked_rows_give_zero() {
+    for isa in host_isas("fully_masked_rows_give_zero") {
+        let st = setup(&[6], 2, 8, 0, 1.0, 3);
+        let mut mask = vec![0.0f32; 36];
+        mask[6..12].fill(f32::NEG_INFINITY); // query 1 sees nothing
+        mask[3] = f32::NEG_INFINITY; // query 0 does not see key 3
+        let w = 16;
+        let mut out = vec![1.0f32; 6 * w];
+        let mut probs = vec![1.0f32; 2 * 36];
+        let params = AttentionParams { isa: Some(isa), ..AttentionParams::new(2, 8) };
+        let m = Mask::Additive { data: &mask, row_stride: 6, batch_stride: 0 };
+        attention(st.view(), &st.seqs, &params, m, &mut out, w, Some(&mut probs)).unwrap();
+        assert!(out[w..2 * w].iter().all(|&x| x == 0.0), "{isa}: fully masked row must be exactly 0");
+        assert!(probs[6..12].iter().all(|&x| x == 0.0));
+        assert_eq!(probs[3], 0.0, "{isa}: masked key has weight exactly 0");
+        assert!(out.iter().all(|x| x.is_finite()));
+    }
+}
+
+#[test]
+fn causal_row_zero_is_one_hot() {
+    for isa in host_isas("causal_row_zero_is_one_hot") {
+        let st = setup(&[10], 4, 16, 0, 1.0, 8);
+        let (out, probs) = st.run(isa, MaskKind::Causal, None, true);
+        for h in 0..4 {
+            let row = &probs[h * 100..h * 100 + 10];
+            assert_eq!(row[0], 1.0);
+            assert!(row[1..].iter().all(|&x| x == 0.0));
+            // Query 0's output is exactly V of key 0.
+            for e in 0..16 {
+                assert_eq!(out[h * 16 + e], st.qkv[2 * 64 + h * 16 + e]);
+            }
+        }
+    }
+}
+
+#[test]
+fn huge_logits_stay_finite() {
+    for isa in host_isas("huge_logits_stay_finite") {
+        for logit in [1e2f32, 1e4, 1e30] {
+            let st = setup(&[33], 2, 16, 0, logit, 4);
+            let (out, probs) = st.run(isa, MaskKind::Causal, None, true);
+            assert!(out.iter().all(|x| x.is_finite()), "{isa}: logits ×{logit} overflowed");
+            for r in 0..2 * 33 {
+                let s: f32 = probs[r * 33..(r + 1) * 33].iter().sum();
+                assert!((s - 1.0).abs() < 1e-5, "{isa}: row sums to {s}");
+            }
+            if logit <= 1e2 {
+                check(isa, &st, MaskKind::Causal, logit);
+            }
+        }
+    }
+}
+
+#[test]
+fn nan_propagates() {
+    for isa in host_isas("nan_propagates") {
+        let mut st = setup(&[8], 1, 8, 0, 1.0, 6);
+        st.qkv[3 * 24 + 2] = f32::NAN; // query 3
+        let (out, _) = st.run(isa, MaskKind::None, None, false);
+        assert!(out[3 * 8..4 * 8].iter().all(|x| x.is_nan()), "{isa}: NaN query row must be NaN");
+        assert!(out[..3 * 8].iter().all(|x| x.is_finite()));
+    }
+}
+
+#[test]
+fn custom_scale_and_errors() {
+    let st = setup(&[4], 1, 4, 0, 1.0, 1);
+    let isa = Isa::active();
+    let (a, _) = st.run(isa, MaskKind::None, Some(1.0), false);
+    let (r, _) = attention_f64(&st.view(), &st.seqs, 1, 4, 1.0, &Mask::None, st.rows);
+    for (x, y) in a.iter().zip(&r) {
+        assert!((*x as f64 - y).abs() < 1e-6);
+    }
+    let mut out = vec![0.0f32; 3];
+    let err = attention(st.view(), &st.seqs, &AttentionParams::new(1, 4), Mask::None, &mut out, 4, None).unwrap_err();
+    assert!(err.to_string().contains("out"), "{err}");
+    let bad = [Seq { start: 0, len: 3 }, Seq { start: 2, len: 2 }];
+    let mut out = vec![0.0f32; 16];
+    assert!(attention(st.view(), &bad, &AttentionParams::new(1, 4), Mask::None, &mut out, 4, None).is_err());
+    // Empty batch and empty sequences are valid.
+    attention(st.view(), &[], &AttentionParams::new(1, 4), Mask::None, &mut out, 4, None).unwrap();
+    attention(st.view(), &[Seq { start: 0, len: 0 }], &AttentionParams::new(1, 4), Mask::None, &mut out, 4, None).unwrap();
+}
+
+#[test]
+fn threads_and_batch_position_do_not_change_bits() {
+    let st = setup(&[130, 64, 7, 200], 3, 32, 3, 1.0, 12);
+    for isa in host_isas("threads_and_batch_position_do_not_change_bits") {
+        for kind in [MaskKind::None, MaskKind::Causal] {
+            let one = with_threads(1, || st.run(isa, kind, None, false).0).unwrap();
+            for t in [2, 3] {
+                let many = with_threads(t, || st.run(isa, kind, None, false).0).unwrap();
+                assert!(one.iter().zip(&many).all(|(a, b)| a.to_bits() == b.to_bits()), "{isa}: {t} threads differ");
+            }
+            // Sequence 3 run alone (same data) gives the same bits as inside the batch.
+            let w = 3 * 32;
+            let s3 = st.seqs[3];
+            let mut solo = setup(&[200], 3, 32, 0, 1.0, 0);
+            solo.qkv.copy_from_slice(&st.qkv[s3.start * 3 * w..(s3.start + s3.len) * 3 * w]);
+            let (a, _) = solo.run(isa, kind, None, false);
+            let batch = &one[s3.start * w..(s3.start + s3.len) * w];
+            assert!(a.iter().zip(batch).all(|(x, y)| x.to_bits() == y.to_bits()), "{isa}: alone ≠ in batch");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #[test]
+    fn prop_fused_equals_reference(
+        lens in prop::collection::vec(prop_oneof![1usize..=3, 1usize..=70], 1..4),
+        heads in 1usize..4,
+        d in prop_oneof![Just(1usize), Just(16), 2usize..=70],
+        kind in prop::sample::select(vec![0u8, 1, 2, 3]),
+        gap in 0usize..3,
+        seed in any::<u64>(),
+    ) {
+        let kind = [MaskKind::None, MaskKind::Causal, MaskKind::Additive, MaskKind::AdditivePerSeq][kind as usize];
+        let st = setup(&lens, heads, d, gap, 1.0, seed);
+        for isa in Isa::available() {
+            check(isa, &st, kind, 1.0);
+        }
+    }
+}
