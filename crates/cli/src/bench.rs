@@ -1,6 +1,6 @@
 //! `qkv bench …`: each subcommand measures qkv beside its comparison in the same run.
 
-use crate::bench_gemm;
+use crate::{bench_attention, bench_encoder, bench_gemm};
 use clap::{Args, Subcommand};
 
 /// Arguments common to every benchmark.
@@ -40,11 +40,17 @@ pub struct BenchArgs {
 enum What {
     /// GEMM: qkv (weights pre-packed) beside matrixmultiply, with the measured FMA peak.
     Gemm(Common),
+    /// Attention: qkv's fused kernel beside an unfused GEMM + softmax + GEMM version.
+    Attention(Common),
+    /// One encoder layer (post-norm, ReLU) on encoder shapes, incl. a half-padded batch.
+    Encoder(Common),
 }
 
 /// Runs the chosen benchmark.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         What::Gemm(c) => bench_gemm::run(&c),
+        What::Attention(c) => bench_attention::run(&c),
+        What::Encoder(c) => bench_encoder::run(&c),
     }
 }

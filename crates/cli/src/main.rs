@@ -1,11 +1,17 @@
 //! `qkv`: the command-line face of the qkv library. Every command is a thin layer over a public
 //! API of `qkv-core` / `qkv-encoder`.
 
+mod alloc_count;
 mod bench;
+mod bench_attention;
+mod bench_encoder;
 mod bench_gemm;
 mod report;
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOC: alloc_count::Counting = alloc_count::Counting;
 
 /// Fast, exact transformer-encoder inference on the CPU.
 #[derive(Parser)]

@@ -7,6 +7,7 @@
 pub mod attention;
 pub mod bert;
 pub mod config;
+pub mod embedder;
 pub mod encoder;
 pub mod error;
 pub mod ffn;
