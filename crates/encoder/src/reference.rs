@@ -1,2 +1,109 @@
-//! A naive reference encoder layer built only from the reference kernels, in f64: the
-//! definition the fast layer is tested against.
+//! A naive reference encoder layer in f64, written straight from the formulas with the core's
+//! reference activations: the definition the fast layer is tested against.
+
+use crate::layer::{LayerConfig, LayerWeights};
+use crate::mask::AttentionMask;
+use qkv_core::reference::ops::activation_f64;
+
+/// `y = x·Wᵀ + b` for `x: [t, k]`, `W: [n, k]`.
+fn linear(x: &[f64], t: usize, k: usize, w: &[f32], b: &[f32]) -> Vec<f64> {
+    let n = b.len();
+    let mut y = vec![0.0; t * n];
+    for i in 0..t {
+        for j in 0..n {
+            let dot: f64 = (0..k).map(|p| x[i * k + p] * w[j * k + p] as f64).sum();
+            y[i * n + j] = dot + b[j] as f64;
+        }
+    }
+    y
+}
+
+/// Row-wise LayerNorm, two-pass, biased variance.
+fn layer_norm(x: &[f64], d: usize, g: &[f32], b: &[f32], eps: f32) -> Vec<f64> {
+    let mut y = x.to_vec();
+    for row in y.chunks_mut(d) {
+        let mean = row.iter().sum::<f64>() / d as f64;
+        let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / d as f64;
+        let r = 1.0 / (var + eps as f64).sqrt();
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = (*v - mean) * r * g[j] as f64 + b[j] as f64;
+        }
+    }
+    y
+}
+
+/// Self-attention of packed sequences (`lengths`), heads concatenated, before `out_proj`.
+fn attention(qkv: &[f64], lengths: &[usize], d: usize, heads: usize, mask: &AttentionMask) -> Vec<f64> {
+    let dh = d / heads;
+    let t: usize = lengths.iter().sum();
+    let smax = lengths.iter().copied().max().unwrap_or(0);
+    let mut out = vec![0.0; t * d];
+    let mut start = 0;
+    for (b, &len) in lengths.iter().enumerate() {
+        for h in 0..heads {
+            let at = |tok: usize, part: usize, e: usize| qkv[(start + tok) * 3 * d + part * d + h * dh + e];
+            for i in 0..len {
+                let mut s: Vec<f64> = (0..len)
+                    .map(|j| {
+                        let dot: f64 = (0..dh).map(|e| at(i, 0, e) * at(j, 1, e)).sum();
+                        let add = match mask {
+                            AttentionMask::None => 0.0,
+                            AttentionMask::Causal => {
+                                if j > i {
+                                    f64::NEG_INFINITY
+                                } else {
+                                    0.0
+                                }
+                            }
+                            AttentionMask::Additive { data, per_sequence } => {
+                                let s = ((data.len() / if *per_sequence { lengths.len() } else { 1 }) as f64).sqrt() as usize;
+                                let base = if *per_sequence { b * s * s } else { 0 };
+                                debug_assert!(s >= smax);
+                                data[base + i * s + j] as f64
+                            }
+                        };
+                        dot / (dh as f64).sqrt() + add
+                    })
+                    .collect();
+                let m = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                if m == f64::NEG_INFINITY {
+                    continue; // fully masked: zero output
+                }
+                s.iter_mut().for_each(|v| *v = (*v - m).exp());
+                let z: f64 = s.iter().sum();
+                for e in 0..dh {
+                    out[(start + i) * d + h * dh + e] = (0..len).map(|j| s[j] / z * at(j, 2, e)).sum();
+                }
+            }
+        }
+        start += len;
+    }
+    out
+}
+
+/// One encoder layer on packed tokens `x: [Σ lengths, d]`, in f64.
+pub fn encoder_layer_f64(cfg: &LayerConfig, w: &LayerWeights, x: &[f32], lengths: &[usize], mask: &AttentionMask) -> Vec<f64> {
+    let d = cfg.d_model;
+    let t: usize = lengths.iter().sum();
+    let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let sa = |h: &[f64]| {
+        let qkv = linear(h, t, d, &w.in_proj_weight, &w.in_proj_bias);
+        let ctx = attention(&qkv, lengths, d, cfg.heads, mask);
+        linear(&ctx, t, d, &w.out_proj_weight, &w.out_proj_bias)
+    };
+    let ff = |h: &[f64]| {
+        let mut a = linear(h, t, d, &w.linear1_weight, &w.linear1_bias);
+        a.iter_mut().for_each(|v| *v = activation_f64(*v, cfg.activation));
+        linear(&a, t, cfg.d_ff, &w.linear2_weight, &w.linear2_bias)
+    };
+    let add = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x + y).collect::<Vec<f64>>();
+    let ln1 = |h: &[f64]| layer_norm(h, d, &w.norm1_weight, &w.norm1_bias, cfg.eps);
+    let ln2 = |h: &[f64]| layer_norm(h, d, &w.norm2_weight, &w.norm2_bias, cfg.eps);
+    if cfg.norm_first {
+        let x = add(&x, &sa(&ln1(&x)));
+        add(&x, &ff(&ln2(&x)))
+    } else {
+        let x = ln1(&add(&x, &sa(&x)));
+        ln2(&add(&x, &ff(&x)))
+    }
+}
