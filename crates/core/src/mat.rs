@@ -69,8 +69,20 @@ impl<'a> MatRef<'a> {
 
     /// A view without the span check, for kernels whose callers validated the span already.
     /// Still memory-safe: every access indexes the slice with bounds checks.
-    pub(crate) fn new_unchecked(data: &'a [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
-        MatRef { data, rows, cols, rs, cs }
+    pub(crate) fn new_unchecked(
+        data: &'a [f32],
+        rows: usize,
+        cols: usize,
+        rs: usize,
+        cs: usize,
+    ) -> Self {
+        MatRef {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
+        }
     }
 
     /// The transposed view (swaps shape and strides; no copy).

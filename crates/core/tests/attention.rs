@@ -51,7 +51,15 @@ fn setup(lens: &[usize], heads: usize, d: usize, gap: usize, logit: f32, seed: u
             *m = f32::NEG_INFINITY; // never column 0, so no row is fully masked
         }
     }
-    Setup { qkv, seqs, heads, d, rows, mask, smax }
+    Setup {
+        qkv,
+        seqs,
+        heads,
+        d,
+        rows,
+        mask,
+        smax,
+    }
 }
 
 impl Setup {
@@ -59,7 +67,11 @@ impl Setup {
         match kind {
             MaskKind::None => Mask::None,
             MaskKind::Causal => Mask::Causal,
-            MaskKind::Additive => Mask::Additive { data: &self.mask, row_stride: self.smax, batch_stride: 0 },
+            MaskKind::Additive => Mask::Additive {
+                data: &self.mask,
+                row_stride: self.smax,
+                batch_stride: 0,
+            },
             MaskKind::AdditivePerSeq => Mask::Additive {
                 data: &self.mask,
                 row_stride: self.smax,
@@ -72,12 +84,31 @@ impl Setup {
         QkvView::packed(&self.qkv, self.heads * self.d)
     }
 
-    fn run(&self, isa: Isa, kind: MaskKind, scale: Option<f32>, probs: bool) -> (Vec<f32>, Vec<f32>) {
+    fn run(
+        &self,
+        isa: Isa,
+        kind: MaskKind,
+        scale: Option<f32>,
+        probs: bool,
+    ) -> (Vec<f32>, Vec<f32>) {
         let w = self.heads * self.d;
         let mut out = vec![f32::NAN; self.rows * w]; // padded rows must stay untouched
         let mut p = vec![f32::NAN; self.seqs.len() * self.heads * self.smax * self.smax];
-        let params = AttentionParams { scale, isa: Some(isa), ..AttentionParams::new(self.heads, self.d) };
-        attention(self.view(), &self.seqs, &params, self.mask(kind), &mut out, w, probs.then_some(&mut p[..])).unwrap();
+        let params = AttentionParams {
+            scale,
+            isa: Some(isa),
+            ..AttentionParams::new(self.heads, self.d)
+        };
+        attention(
+            self.view(),
+            &self.seqs,
+            &params,
+            self.mask(kind),
+            &mut out,
+            w,
+            probs.then_some(&mut p[..]),
+        )
+        .unwrap();
         (out, p)
     }
 }
@@ -94,7 +125,15 @@ fn check(isa: Isa, st: &Setup, kind: MaskKind, logit: f32) {
     let (out, probs) = st.run(isa, kind, None, true);
     let (fast, _) = st.run(isa, kind, None, false);
     let scale = 1.0 / (st.d as f64).sqrt();
-    let (r_out, r_probs) = attention_f64(&st.view(), &st.seqs, st.heads, st.d, scale, &st.mask(kind), st.rows);
+    let (r_out, r_probs) = attention_f64(
+        &st.view(),
+        &st.seqs,
+        st.heads,
+        st.d,
+        scale,
+        &st.mask(kind),
+        st.rows,
+    );
     let w = st.heads * st.d;
     let smax_abs = logit as f64 * st.d as f64 * scale; // |q|,|k| ≤ 1 → |s| ≤ logit·d·scale
     for (b, s) in st.seqs.iter().enumerate() {
@@ -115,9 +154,15 @@ fn check(isa: Isa, st: &Setup, kind: MaskKind, logit: f32) {
                     let (p, rp) = (probs[row + j], r_probs[row + j]);
                     if rp == 0.0 {
                         // Masked keys (and keys beyond the sequence) get exactly zero weight.
-                        assert_eq!(p, 0.0, "{isa} {kind:?}: masked key {j} of query {i} has weight {p}");
+                        assert_eq!(
+                            p, 0.0,
+                            "{isa} {kind:?}: masked key {j} of query {i} has weight {p}"
+                        );
                     }
-                    assert!((p as f64 - rp).abs() <= t, "{isa} {kind:?}: p[{i},{j}] = {p} vs {rp}");
+                    assert!(
+                        (p as f64 - rp).abs() <= t,
+                        "{isa} {kind:?}: p[{i},{j}] = {p} vs {rp}"
+                    );
                     sum += p as f64;
                 }
                 let masked_row = r_probs[row..row + st.smax].iter().all(|&x| x == 0.0);
@@ -128,7 +173,10 @@ fn check(isa: Isa, st: &Setup, kind: MaskKind, logit: f32) {
         }
         // Rows between sequences are never written.
         for r in s.start + s.len..st.seqs.get(b + 1).map_or(st.rows, |n| n.start) {
-            assert!(out[r * w..(r + 1) * w].iter().all(|x| x.is_nan()), "{isa}: padding row {r} written");
+            assert!(
+                out[r * w..(r + 1) * w].iter().all(|x| x.is_nan()),
+                "{isa}: padding row {r} written"
+            );
         }
     }
 }
@@ -181,10 +229,29 @@ fn fully_masked_rows_give_zero() {
         let w = 16;
         let mut out = vec![1.0f32; 6 * w];
         let mut probs = vec![1.0f32; 2 * 36];
-        let params = AttentionParams { isa: Some(isa), ..AttentionParams::new(2, 8) };
-        let m = Mask::Additive { data: &mask, row_stride: 6, batch_stride: 0 };
-        attention(st.view(), &st.seqs, &params, m, &mut out, w, Some(&mut probs)).unwrap();
-        assert!(out[w..2 * w].iter().all(|&x| x == 0.0), "{isa}: fully masked row must be exactly 0");
+        let params = AttentionParams {
+            isa: Some(isa),
+            ..AttentionParams::new(2, 8)
+        };
+        let m = Mask::Additive {
+            data: &mask,
+            row_stride: 6,
+            batch_stride: 0,
+        };
+        attention(
+            st.view(),
+            &st.seqs,
+            &params,
+            m,
+            &mut out,
+            w,
+            Some(&mut probs),
+        )
+        .unwrap();
+        assert!(
+            out[w..2 * w].iter().all(|&x| x == 0.0),
+            "{isa}: fully masked row must be exactly 0"
+        );
         assert!(probs[6..12].iter().all(|&x| x == 0.0));
         assert_eq!(probs[3], 0.0, "{isa}: masked key has weight exactly 0");
         assert!(out.iter().all(|x| x.is_finite()));
@@ -214,7 +281,10 @@ fn huge_logits_stay_finite() {
         for logit in [1e2f32, 1e4, 1e30] {
             let st = setup(&[33], 2, 16, 0, logit, 4);
             let (out, probs) = st.run(isa, MaskKind::Causal, None, true);
-            assert!(out.iter().all(|x| x.is_finite()), "{isa}: logits ×{logit} overflowed");
+            assert!(
+                out.iter().all(|x| x.is_finite()),
+                "{isa}: logits ×{logit} overflowed"
+            );
             for r in 0..2 * 33 {
                 let s: f32 = probs[r * 33..(r + 1) * 33].iter().sum();
                 assert!((s - 1.0).abs() < 1e-5, "{isa}: row sums to {s}");
@@ -232,7 +302,10 @@ fn nan_propagates() {
         let mut st = setup(&[8], 1, 8, 0, 1.0, 6);
         st.qkv[3 * 24 + 2] = f32::NAN; // query 3
         let (out, _) = st.run(isa, MaskKind::None, None, false);
-        assert!(out[3 * 8..4 * 8].iter().all(|x| x.is_nan()), "{isa}: NaN query row must be NaN");
+        assert!(
+            out[3 * 8..4 * 8].iter().all(|x| x.is_nan()),
+            "{isa}: NaN query row must be NaN"
+        );
         assert!(out[..3 * 8].iter().all(|x| x.is_finite()));
     }
 }
@@ -247,14 +320,50 @@ fn custom_scale_and_errors() {
         assert!((*x as f64 - y).abs() < 1e-6);
     }
     let mut out = vec![0.0f32; 3];
-    let err = attention(st.view(), &st.seqs, &AttentionParams::new(1, 4), Mask::None, &mut out, 4, None).unwrap_err();
+    let err = attention(
+        st.view(),
+        &st.seqs,
+        &AttentionParams::new(1, 4),
+        Mask::None,
+        &mut out,
+        4,
+        None,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("out"), "{err}");
     let bad = [Seq { start: 0, len: 3 }, Seq { start: 2, len: 2 }];
     let mut out = vec![0.0f32; 16];
-    assert!(attention(st.view(), &bad, &AttentionParams::new(1, 4), Mask::None, &mut out, 4, None).is_err());
+    assert!(attention(
+        st.view(),
+        &bad,
+        &AttentionParams::new(1, 4),
+        Mask::None,
+        &mut out,
+        4,
+        None
+    )
+    .is_err());
     // Empty batch and empty sequences are valid.
-    attention(st.view(), &[], &AttentionParams::new(1, 4), Mask::None, &mut out, 4, None).unwrap();
-    attention(st.view(), &[Seq { start: 0, len: 0 }], &AttentionParams::new(1, 4), Mask::None, &mut out, 4, None).unwrap();
+    attention(
+        st.view(),
+        &[],
+        &AttentionParams::new(1, 4),
+        Mask::None,
+        &mut out,
+        4,
+        None,
+    )
+    .unwrap();
+    attention(
+        st.view(),
+        &[Seq { start: 0, len: 0 }],
+        &AttentionParams::new(1, 4),
+        Mask::None,
+        &mut out,
+        4,
+        None,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -265,16 +374,25 @@ fn threads_and_batch_position_do_not_change_bits() {
             let one = with_threads(1, || st.run(isa, kind, None, false).0).unwrap();
             for t in [2, 3] {
                 let many = with_threads(t, || st.run(isa, kind, None, false).0).unwrap();
-                assert!(one.iter().zip(&many).all(|(a, b)| a.to_bits() == b.to_bits()), "{isa}: {t} threads differ");
+                assert!(
+                    one.iter()
+                        .zip(&many)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{isa}: {t} threads differ"
+                );
             }
             // Sequence 3 run alone (same data) gives the same bits as inside the batch.
             let w = 3 * 32;
             let s3 = st.seqs[3];
             let mut solo = setup(&[200], 3, 32, 0, 1.0, 0);
-            solo.qkv.copy_from_slice(&st.qkv[s3.start * 3 * w..(s3.start + s3.len) * 3 * w]);
+            solo.qkv
+                .copy_from_slice(&st.qkv[s3.start * 3 * w..(s3.start + s3.len) * 3 * w]);
             let (a, _) = solo.run(isa, kind, None, false);
             let batch = &one[s3.start * w..(s3.start + s3.len) * w];
-            assert!(a.iter().zip(batch).all(|(x, y)| x.to_bits() == y.to_bits()), "{isa}: alone ≠ in batch");
+            assert!(
+                a.iter().zip(batch).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{isa}: alone ≠ in batch"
+            );
         }
     }
 }

@@ -64,23 +64,32 @@ fn pack_panels(
     } else {
         (src.col_stride(), src.row_stride())
     };
+    if xn == 0 || kc == 0 {
+        return;
+    }
     let panels = xn.div_ceil(lanes);
+    // Bounds, checked once: the last element read is (x0 + xn − 1, p0 + kc − 1).
+    let last = (x0 + xn - 1) * sx + (p0 + kc - 1) * sp;
+    assert!(last < data.len(), "pack: view exceeds its buffer");
+    assert!(dst.len() >= panels * kc * lanes, "pack: destination too small");
+    let src_ptr = data.as_ptr();
     for panel in 0..panels {
         let out = &mut dst[panel * kc * lanes..(panel + 1) * kc * lanes];
         let width = lanes.min(xn - panel * lanes);
         let base = (x0 + panel * lanes) * sx + p0 * sp;
-        if sp == 1 {
-            // K is contiguous in the source (A row-major, or B as an [N, K] weight).
-            for x in 0..width {
-                let row = &data[base + x * sx..base + x * sx + kc];
-                for (p, &v) in row.iter().enumerate() {
-                    out[p * lanes + x] = v;
-                }
+        let o = out.as_mut_ptr();
+        // Writes are sequential in `out`; reads walk `width` source lines in step.
+        if sx == 1 {
+            for p in 0..kc {
+                // SAFETY: base + p·sp + (width − 1) ≤ last < data.len() (checked above), and
+                // p·lanes + width ≤ kc·lanes = out.len().
+                unsafe { std::ptr::copy_nonoverlapping(src_ptr.add(base + p * sp), o.add(p * lanes), width) };
             }
         } else {
             for p in 0..kc {
                 for x in 0..width {
-                    out[p * lanes + x] = data[base + x * sx + p * sp];
+                    // SAFETY: as above: every index is at most `last`, every write inside `out`.
+                    unsafe { *o.add(p * lanes + x) = *src_ptr.add(base + x * sx + p * sp) };
                 }
             }
         }

@@ -160,7 +160,10 @@ pub fn attention(
     }
     let smax = seqs.iter().map(|s| s.len).max().unwrap_or(0);
     for (b, s) in seqs.iter().enumerate() {
-        let rows = s.start.checked_add(s.len).ok_or_else(|| invalid("attention", "sequence end overflows"))?;
+        let rows = s
+            .start
+            .checked_add(s.len)
+            .ok_or_else(|| invalid("attention", "sequence end overflows"))?;
         if s.len == 0 || width == 0 {
             continue;
         }
@@ -169,7 +172,10 @@ pub fn attention(
             if buf.len() < need {
                 return Err(shape_mismatch(
                     "attention",
-                    format!("{name} with ≥ {need} elements for sequence {b} (rows {}..{rows})", s.start),
+                    format!(
+                        "{name} with ≥ {need} elements for sequence {b} (rows {}..{rows})",
+                        s.start
+                    ),
                     format!("{name} with {} elements", buf.len()),
                 ));
             }
@@ -182,7 +188,12 @@ pub fn attention(
                 format!("out with {} elements", out.len()),
             ));
         }
-        if let Mask::Additive { data, row_stride, batch_stride } = mask {
+        if let Mask::Additive {
+            data,
+            row_stride,
+            batch_stride,
+        } = mask
+        {
             if row_stride < smax {
                 return Err(shape_mismatch(
                     "attention",
@@ -203,7 +214,10 @@ pub fn attention(
     // Sequences must not overlap in `out` (tasks write their rows concurrently).
     let mut sorted: Vec<Seq> = seqs.iter().copied().filter(|s| s.len > 0).collect();
     sorted.sort_by_key(|s| s.start);
-    if sorted.windows(2).any(|w| w[0].start + w[0].len > w[1].start) {
+    if sorted
+        .windows(2)
+        .any(|w| w[0].start + w[0].len > w[1].start)
+    {
         return Err(invalid("attention", "sequences overlap"));
     }
     let probs_len = seqs.len() * h * smax * smax;
@@ -211,7 +225,10 @@ pub fn attention(
         if p.len() != probs_len {
             return Err(shape_mismatch(
                 "attention",
-                format!("probs [{}, {h}, {smax}, {smax}] = {probs_len} elements", seqs.len()),
+                format!(
+                    "probs [{}, {h}, {smax}, {smax}] = {probs_len} elements",
+                    seqs.len()
+                ),
                 format!("{} elements", p.len()),
             ));
         }
@@ -271,7 +288,15 @@ pub fn attention(
         heads: h,
         single_block: want_probs,
     };
-    let run = |t: &Task| dispatch_tile(isa, AttnOp { sh: &shared, t: t.clone() });
+    let run = |t: &Task| {
+        dispatch_tile(
+            isa,
+            AttnOp {
+                sh: &shared,
+                t: t.clone(),
+            },
+        )
+    };
     if threads > 1 {
         tasks.par_iter().for_each(run);
     } else {
@@ -359,7 +384,15 @@ impl Layout {
         let sc = take(BLOCK_Q * bk);
         let pp = take(bq_pad * bk);
         let o = take(BLOCK_Q * d);
-        Layout { kp, vp, qp, sc, pp, o, total: at }
+        Layout {
+            kp,
+            vp,
+            qp,
+            sc,
+            pp,
+            o,
+            total: at,
+        }
     }
 }
 
@@ -367,7 +400,11 @@ impl Layout {
 fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &mut Vec<f32>) {
     let (mr, nr) = (S::MR, S::NR);
     let (d, len) = (sh.d, t.seq.len);
-    let bk = if sh.single_block || len <= SINGLE_BLOCK_MAX { len } else { BLOCK_K };
+    let bk = if sh.single_block || len <= SINGLE_BLOCK_MAX {
+        len
+    } else {
+        BLOCK_K
+    };
     let lay = Layout::new(len, d, bk, mr, nr);
     if buf.len() < lay.total {
         buf.resize(lay.total, 0.0);
@@ -397,7 +434,11 @@ fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &mut Vec<f32
         l[..bq].fill(0.0);
         buf[lay.o.clone()][..bq * d].fill(0.0);
 
-        let k_end = if matches!(sh.mask, Mask::Causal) { (q0 + bq).min(len) } else { len };
+        let k_end = if matches!(sh.mask, Mask::Causal) {
+            (q0 + bq).min(len)
+        } else {
+            len
+        };
         for k0 in (0..k_end).step_by(bk) {
             let kb = bk.min(k_end - k0);
             // Pass 1: S = Q·Kᵀ for this block, rows of width kb.
@@ -413,13 +454,21 @@ fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &mut Vec<f32
                         b: buf[lay.kp.start + (k0 / nr + jp) * nr * d..].as_ptr(),
                     };
                     let c = &mut buf[lay.sc.start + ip * mr * kb + jp * nr..];
-                    debug_assert!(c.len() >= (mr.min(bq - ip * mr) - 1) * kb + nr.min(kb - jp * nr));
+                    debug_assert!(
+                        c.len() >= (mr.min(bq - ip * mr) - 1) * kb + nr.min(kb - jp * nr)
+                    );
                     // SAFETY: Ã holds MR·d values at this panel (qp was packed for bq rows
                     // padded to MR); B̃ holds NR·d at panel k0/NR + jp < ⌈len/NR⌉ (kp packed
                     // for len keys); the C tile is min(MR, bq−i)×min(NR, kb−j) inside the
                     // bq × kb score block, which `c` covers (asserted in debug builds).
                     unsafe {
-                        s.tile(&args, c.as_mut_ptr(), mr.min(bq - ip * mr), nr.min(kb - jp * nr), std::ptr::null())
+                        s.tile(
+                            &args,
+                            c.as_mut_ptr(),
+                            mr.min(bq - ip * mr),
+                            nr.min(kb - jp * nr),
+                            std::ptr::null(),
+                        )
                     };
                 }
             }
@@ -446,7 +495,11 @@ fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &mut Vec<f32
                     continue;
                 }
                 let sum = exp_sub_sum(s, row, m_new);
-                let corr = if m[i] == f32::NEG_INFINITY { 0.0 } else { (m[i] - m_new).exp() };
+                let corr = if m[i] == f32::NEG_INFINITY {
+                    0.0
+                } else {
+                    (m[i] - m_new).exp()
+                };
                 l[i] = l[i] * corr + sum;
                 m[i] = m_new;
                 if corr != 1.0 {
@@ -475,7 +528,13 @@ fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &mut Vec<f32
                     // to MR); B̃ panel jp holds len·NR values and we read kb steps from k0;
                     // the C tile lies inside the bq × d accumulator.
                     unsafe {
-                        s.tile(&args, c.as_mut_ptr(), mr.min(bq - ip * mr), nr.min(d - jp * nr), std::ptr::null())
+                        s.tile(
+                            &args,
+                            c.as_mut_ptr(),
+                            mr.min(bq - ip * mr),
+                            nr.min(d - jp * nr),
+                            std::ptr::null(),
+                        )
                     };
                 }
             }
@@ -514,7 +573,11 @@ fn apply_mask<S: Simd>(s: S, sh: &Shared, t: &Task, qi: usize, k0: usize, row: &
             let visible = (qi + 1).saturating_sub(k0).min(row.len());
             row[visible..].fill(f32::NEG_INFINITY);
         }
-        Mask::Additive { data, row_stride, batch_stride } => {
+        Mask::Additive {
+            data,
+            row_stride,
+            batch_stride,
+        } => {
             let off = t.b * batch_stride + qi * row_stride + k0;
             add_in_place(s, row, &data[off..off + row.len()]);
         }
@@ -593,7 +656,13 @@ fn exp_sub_sum<S: Simd>(s: S, x: &mut [f32], m: f32) -> f32 {
     if i < n {
         // SAFETY: n − i < LANES values remain; partial load pads with −∞ → exp gives 0.
         unsafe {
-            let e = exp(s, s.sub(s.load_partial(x.as_ptr().add(i), n - i, f32::NEG_INFINITY), vm));
+            let e = exp(
+                s,
+                s.sub(
+                    s.load_partial(x.as_ptr().add(i), n - i, f32::NEG_INFINITY),
+                    vm,
+                ),
+            );
             s.store_partial(x.as_mut_ptr().add(i), n - i, e);
             acc = s.add(acc, e);
         }
@@ -603,7 +672,16 @@ fn exp_sub_sum<S: Simd>(s: S, x: &mut [f32], m: f32) -> f32 {
 
 /// Writes normalized weights of one query block into the probs slab of (sequence, head).
 #[allow(clippy::too_many_arguments)]
-fn write_probs(sh: &Shared, t: &Task, q0: usize, bq: usize, p: &[f32], kb: usize, l: &[f32], dst: SendPtr) {
+fn write_probs(
+    sh: &Shared,
+    t: &Task,
+    q0: usize,
+    bq: usize,
+    p: &[f32],
+    kb: usize,
+    l: &[f32],
+    dst: SendPtr,
+) {
     let smax = sh.smax;
     let slab = (t.b * sh.heads + t.head) * smax * smax;
     for i in 0..bq {

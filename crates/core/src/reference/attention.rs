@@ -24,7 +24,9 @@ pub fn attention_f64(
             for i in 0..s.len {
                 let mut sc = vec![f64::NEG_INFINITY; s.len];
                 for (j, v) in sc.iter_mut().enumerate() {
-                    let dot: f64 = (0..d).map(|e| at(qkv.q, s.start + i, h, e) * at(qkv.k, s.start + j, h, e)).sum();
+                    let dot: f64 = (0..d)
+                        .map(|e| at(qkv.q, s.start + i, h, e) * at(qkv.k, s.start + j, h, e))
+                        .sum();
                     let add = match mask {
                         Mask::None => 0.0,
                         Mask::Causal => {
@@ -34,9 +36,11 @@ pub fn attention_f64(
                                 0.0
                             }
                         }
-                        Mask::Additive { data, row_stride, batch_stride } => {
-                            data[b * batch_stride + i * row_stride + j] as f64
-                        }
+                        Mask::Additive {
+                            data,
+                            row_stride,
+                            batch_stride,
+                        } => data[b * batch_stride + i * row_stride + j] as f64,
                     };
                     *v = dot * scale + add;
                 }
@@ -51,7 +55,9 @@ pub fn attention_f64(
                 let slab = ((b * heads + h) * smax + i) * smax;
                 probs[slab..slab + s.len].copy_from_slice(&p);
                 for e in 0..d {
-                    let o: f64 = (0..s.len).map(|j| p[j] * at(qkv.v, s.start + j, h, e)).sum();
+                    let o: f64 = (0..s.len)
+                        .map(|j| p[j] * at(qkv.v, s.start + j, h, e))
+                        .sum();
                     out[(s.start + i) * width + h * d + e] = o;
                 }
             }
