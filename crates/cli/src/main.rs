@@ -6,6 +6,9 @@ mod bench;
 mod bench_attention;
 mod bench_encoder;
 mod bench_gemm;
+mod embed;
+mod embed_input;
+mod embed_output;
 mod report;
 
 use clap::{Parser, Subcommand};
@@ -25,12 +28,15 @@ struct Cli {
 enum Command {
     /// Measure qkv beside its comparison on this machine.
     Bench(bench::BenchArgs),
+    /// Sentence embeddings from a model directory (sentence-transformers layout).
+    Embed(embed::EmbedArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(args) => bench::run(args),
+        Command::Embed(args) => embed::run(args),
     };
     if let Err(e) = result {
         eprintln!("qkv: error: {e}");
