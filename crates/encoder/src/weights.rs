@@ -1,1 +1,592 @@
-//! weights
+//! Memory-mapped `.safetensors` weights, validated on open and converted to `f32` on demand.
+//!
+//! A safetensors file is `[u64 LE header length n][n bytes of JSON header][data]`; the header
+//! maps each tensor name to `{dtype, shape, data_offsets: [begin, end]}` relative to the data
+//! section. Files are untrusted input: every length, offset and shape is checked with
+//! overflow-safe arithmetic before a byte is read, so a hostile file gives
+//! [`Error::Safetensors`], never a panic or an out-of-bounds read.
+
+use crate::error::{Error, Result};
+use half::{bf16, f16};
+use memmap2::Mmap;
+use safetensors::{Dtype, SafeTensors};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// Largest JSON header accepted (the safetensors crate's own limit): a bigger one is a broken or
+/// hostile file, and parsing it would cost memory for nothing.
+pub const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// One tensor's entry in the header, with its byte range resolved against the whole file.
+#[derive(Debug, Clone)]
+struct Entry {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    /// Absolute byte range in the mapped file.
+    bytes: Range<usize>,
+}
+
+/// A `.safetensors` file opened read-only and memory-mapped, with its header validated.
+///
+/// Tensors are copied out as `f32` (from F32, F16 or BF16) by [`Weights::tensor`], which also
+/// checks the shape and rejects NaN/±Inf.
+#[derive(Debug)]
+pub struct Weights {
+    path: PathBuf,
+    map: Mmap,
+    /// Sorted by name, so [`Weights::names`] is deterministic.
+    entries: BTreeMap<String, Entry>,
+}
+
+impl Weights {
+    /// Opens and validates `path`: header length within the file and at most
+    /// [`MAX_HEADER_BYTES`], UTF-8 JSON, offsets in bounds and not overlapping, and each
+    /// tensor's byte length equal to its element count times its dtype size.
+    pub fn open(path: &Path) -> Result<Weights> {
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len < 8 {
+            return Err(st_err(
+                path,
+                format!("file is {len} bytes, too short for the 8-byte header length"),
+            ));
+        }
+        // SAFETY: the map is read-only and private to this process. The one hazard is another
+        // process truncating or rewriting the file while it is mapped (SIGBUS or changed
+        // bytes), which no memory-mapped reader can exclude; the bytes themselves are treated
+        // as untrusted and every access below is bounds-checked against the map's length.
+        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        let entries = parse_header(path, &map)?;
+        Ok(Weights {
+            path: path.to_path_buf(),
+            map,
+            entries,
+        })
+    }
+
+    /// The file these weights were read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Names of all tensors in the file, in sorted order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// The shape of tensor `name`, if present.
+    pub fn shape(&self, name: &str) -> Option<&[usize]> {
+        self.entries.get(name).map(|e| e.shape.as_slice())
+    }
+
+    /// The dtype of tensor `name` as safetensors spells it (`"F32"`, `"I64"`, …), if present.
+    pub fn dtype(&self, name: &str) -> Option<String> {
+        self.entries.get(name).map(|e| format!("{:?}", e.dtype))
+    }
+
+    /// Whether the file holds a tensor called `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// Tensor `name` as row-major `f32`, checked to have exactly `expected_shape` and only
+    /// finite values. F16 and BF16 are widened exactly.
+    pub fn tensor(&self, name: &str, expected_shape: &[usize]) -> Result<Vec<f32>> {
+        let entry = self.entry(name)?;
+        if entry.shape != expected_shape {
+            return Err(Error::TensorShape {
+                name: name.to_string(),
+                expected: expected_shape.to_vec(),
+                found: entry.shape.clone(),
+            });
+        }
+        let bytes = &self.map[entry.bytes.clone()];
+        let values: Vec<f32> = match entry.dtype {
+            Dtype::F32 => bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 => bytes
+                .chunks_exact(2)
+                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => bytes
+                .chunks_exact(2)
+                .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => {
+                return Err(Error::Dtype {
+                    name: name.to_string(),
+                    dtype: format!("{other:?}"),
+                })
+            }
+        };
+        if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                name: name.to_string(),
+                index,
+                value,
+            });
+        }
+        Ok(values)
+    }
+
+    /// Like [`Weights::tensor`] for the first of `names` present in the file: checkpoints name
+    /// the same tensor with or without a prefix (`bert.embeddings…` vs `embeddings…`).
+    /// If none is present, [`Error::MissingTensor`] names the first candidate.
+    pub fn tensor_any(&self, names: &[&str], expected_shape: &[usize]) -> Result<Vec<f32>> {
+        match names.iter().find(|n| self.contains(n)) {
+            Some(name) => self.tensor(name, expected_shape),
+            None => Err(self.missing(names.first().copied().unwrap_or(""))),
+        }
+    }
+
+    /// Integer tensor `name` (I64, or I32/U32/I16/U16/I8/U8/BOOL widened) with its shape, as
+    /// golden files store token ids and masks.
+    pub fn tensor_i64(&self, name: &str) -> Result<(Vec<i64>, Vec<usize>)> {
+        let entry = self.entry(name)?;
+        let b = &self.map[entry.bytes.clone()];
+        let values: Vec<i64> = match entry.dtype {
+            Dtype::I64 => b
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect(),
+            Dtype::I32 => b
+                .chunks_exact(4)
+                .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+            Dtype::U32 => b
+                .chunks_exact(4)
+                .map(|c| i64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+            Dtype::I16 => b
+                .chunks_exact(2)
+                .map(|c| i64::from(i16::from_le_bytes([c[0], c[1]])))
+                .collect(),
+            Dtype::U16 => b
+                .chunks_exact(2)
+                .map(|c| i64::from(u16::from_le_bytes([c[0], c[1]])))
+                .collect(),
+            Dtype::I8 => b.iter().map(|&c| i64::from(c as i8)).collect(),
+            Dtype::U8 | Dtype::BOOL => b.iter().map(|&c| i64::from(c)).collect(),
+            other => {
+                return Err(st_err(
+                    &self.path,
+                    format!("tensor `{name}` has dtype {other:?}, expected an integer dtype"),
+                ))
+            }
+        };
+        Ok((values, entry.shape.clone()))
+    }
+
+    fn entry(&self, name: &str) -> Result<&Entry> {
+        self.entries.get(name).ok_or_else(|| self.missing(name))
+    }
+
+    fn missing(&self, name: &str) -> Error {
+        Error::MissingTensor {
+            path: self.path.clone(),
+            name: name.to_string(),
+        }
+    }
+}
+
+fn st_err(path: &Path, msg: impl Into<String>) -> Error {
+    Error::Safetensors {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
+}
+
+/// Validates the header of `buf` (the whole file) and resolves every tensor's byte range.
+fn parse_header(path: &Path, buf: &[u8]) -> Result<BTreeMap<String, Entry>> {
+    let file_len = buf.len();
+    let mut len_bytes = [0u8; 8];
+    len_bytes.copy_from_slice(buf.get(..8).ok_or_else(|| st_err(path, "file too short"))?);
+    let header_len = u64::from_le_bytes(len_bytes);
+    if header_len > MAX_HEADER_BYTES {
+        return Err(st_err(
+            path,
+            format!("JSON header of {header_len} bytes exceeds the {MAX_HEADER_BYTES}-byte limit"),
+        ));
+    }
+    // Fits in usize: bounded by MAX_HEADER_BYTES above.
+    let data_start = 8 + header_len as usize;
+    if data_start > file_len {
+        return Err(st_err(
+            path,
+            format!("header length {header_len} runs past the end of the {file_len}-byte file"),
+        ));
+    }
+    let header = std::str::from_utf8(&buf[8..data_start]).map_err(|e| {
+        st_err(
+            path,
+            format!(
+                "JSON header is not valid UTF-8 (at byte {})",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    if !header.trim_start().starts_with('{') {
+        return Err(st_err(path, "JSON header is not an object"));
+    }
+
+    // The crate parses the JSON and checks the common invariants; its errors lack detail, so we
+    // check the same invariants ourselves below with messages that name the tensor.
+    let metadata = match SafeTensors::read_metadata(buf) {
+        Ok((_, metadata)) => metadata,
+        Err(e) => {
+            return Err(st_err(
+                path,
+                describe_invalid(header, file_len - data_start, e),
+            ));
+        }
+    };
+
+    let data_len = file_len - data_start;
+    let mut entries = BTreeMap::new();
+    for (name, info) in metadata.tensors() {
+        let (begin, end) = info.data_offsets;
+        check_entry(&name, info.dtype, &info.shape, begin, end, data_len)
+            .map_err(|m| st_err(path, m))?;
+        entries.insert(
+            name,
+            Entry {
+                dtype: info.dtype,
+                shape: info.shape.clone(),
+                bytes: data_start + begin..data_start + end,
+            },
+        );
+    }
+    check_no_overlap(entries.iter().map(|(n, e)| (n.as_str(), e.bytes.clone())))
+        .map_err(|m| st_err(path, m))?;
+    Ok(entries)
+}
+
+/// Checks one tensor's offsets against the data section and its byte length against its
+/// shape and dtype, all without overflow.
+fn check_entry(
+    name: &str,
+    dtype: Dtype,
+    shape: &[usize],
+    begin: usize,
+    end: usize,
+    data_len: usize,
+) -> std::result::Result<(), String> {
+    if begin > end {
+        return Err(format!(
+            "tensor `{name}`: data_offsets [{begin}, {end}] end before they begin"
+        ));
+    }
+    if end > data_len {
+        return Err(format!(
+            "tensor `{name}`: data_offsets [{begin}, {end}] outside the {data_len}-byte data section"
+        ));
+    }
+    let nbytes = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .and_then(|n| n.checked_mul(dtype.size()))
+        .ok_or_else(|| format!("tensor `{name}`: shape {shape:?} overflows"))?;
+    if end - begin != nbytes {
+        return Err(format!(
+            "tensor `{name}`: {dtype:?} shape {shape:?} needs {nbytes} bytes, data_offsets give {}",
+            end - begin
+        ));
+    }
+    Ok(())
+}
+
+/// Fails if two byte ranges overlap (empty ranges overlap nothing).
+fn check_no_overlap<'a>(
+    ranges: impl Iterator<Item = (&'a str, Range<usize>)>,
+) -> std::result::Result<(), String> {
+    let mut sorted: Vec<_> = ranges.filter(|(_, r)| !r.is_empty()).collect();
+    sorted.sort_by_key(|(_, r)| (r.start, r.end));
+    for pair in sorted.windows(2) {
+        let ((a, ra), (b, rb)) = (&pair[0], &pair[1]);
+        if rb.start < ra.end {
+            return Err(format!(
+                "tensors `{a}` {ra:?} and `{b}` {rb:?} overlap in the data section"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Turns the crate's terse error into a message naming the offending tensor where possible,
+/// by re-parsing the header loosely and running our own checks on each entry.
+fn describe_invalid(header: &str, data_len: usize, err: safetensors::SafeTensorError) -> String {
+    use safetensors::SafeTensorError as E;
+    #[derive(Deserialize)]
+    struct Loose {
+        dtype: Dtype,
+        shape: Vec<usize>,
+        data_offsets: (usize, usize),
+    }
+    let map: BTreeMap<String, serde_json::Value> = match serde_json::from_str(header) {
+        Ok(map) => map,
+        Err(e) => return format!("JSON header does not parse: {e}"),
+    };
+    let mut ranges = Vec::new();
+    for (name, value) in map.iter().filter(|(n, _)| *n != "__metadata__") {
+        let info = match Loose::deserialize(value) {
+            Ok(info) => info,
+            Err(e) => return format!("tensor `{name}`: malformed header entry: {e}"),
+        };
+        let (begin, end) = info.data_offsets;
+        if let Err(m) = check_entry(name, info.dtype, &info.shape, begin, end, data_len) {
+            return m;
+        }
+        ranges.push((name.as_str(), begin..end));
+    }
+    if let Err(m) = check_no_overlap(ranges.into_iter()) {
+        return m;
+    }
+    match err {
+        E::InvalidOffset(name) => format!(
+            "tensor `{name}`: data_offsets leave a gap (tensors must tile the data section)"
+        ),
+        E::MetadataIncompleteBuffer => {
+            format!("tensors do not cover the {data_len}-byte data section exactly")
+        }
+        E::InvalidHeaderDeserialization => "JSON header does not follow the safetensors schema \
+            (`__metadata__` must map strings to strings)"
+            .to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Writes `bytes` to a fresh file in the temp dir (unique per process and call).
+    fn temp_file(tag: &str, bytes: &[u8]) -> PathBuf {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!(
+            "qkv-weights-{}-{n}-{tag}.safetensors",
+            std::process::id()
+        ));
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// A file from a raw header string and data bytes.
+    fn raw(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn open_err(tag: &str, bytes: &[u8]) -> String {
+        let p = temp_file(tag, bytes);
+        let r = Weights::open(&p);
+        std::fs::remove_file(&p).ok();
+        match r {
+            Err(e @ Error::Safetensors { .. }) => e.to_string(),
+            other => panic!("{tag}: expected a Safetensors error, got {other:?}"),
+        }
+    }
+
+    fn f32_bytes(v: &[f32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn reads_f32_f16_bf16_and_i64() {
+        let mut data = f32_bytes(&[1.0, -2.5, 3.0, 0.25, 5.0, 6.0]);
+        let f16s: Vec<u8> = [1.5f32, -0.125]
+            .iter()
+            .flat_map(|&x| f16::from_f32(x).to_le_bytes())
+            .collect();
+        let bf16s: Vec<u8> = [2.0f32, -3.0]
+            .iter()
+            .flat_map(|&x| bf16::from_f32(x).to_le_bytes())
+            .collect();
+        data.extend(&f16s);
+        data.extend(&bf16s);
+        data.extend([7i64, -1].iter().flat_map(|x| x.to_le_bytes()));
+        let header = r#"{"__metadata__":{"format":"pt"},
+            "bert.w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},
+            "h":{"dtype":"F16","shape":[2],"data_offsets":[24,28]},
+            "b":{"dtype":"BF16","shape":[2],"data_offsets":[28,32]},
+            "ids":{"dtype":"I64","shape":[1,2],"data_offsets":[32,48]}}"#;
+        let p = temp_file("ok", &raw(header, &data));
+        let w = Weights::open(&p).unwrap();
+        assert_eq!(w.path(), p.as_path());
+        assert_eq!(w.names().collect::<Vec<_>>(), ["b", "bert.w", "h", "ids"]);
+        assert_eq!(w.shape("bert.w"), Some(&[2usize, 3][..]));
+        assert!(w.contains("h") && !w.contains("w"));
+        assert_eq!(w.dtype("ids").as_deref(), Some("I64"));
+        assert_eq!(
+            w.tensor("bert.w", &[2, 3]).unwrap(),
+            [1.0, -2.5, 3.0, 0.25, 5.0, 6.0]
+        );
+        assert_eq!(w.tensor("h", &[2]).unwrap(), [1.5, -0.125]);
+        assert_eq!(w.tensor("b", &[2]).unwrap(), [2.0, -3.0]);
+        assert_eq!(w.tensor_any(&["w", "bert.w"], &[2, 3]).unwrap()[1], -2.5);
+        assert_eq!(w.tensor_i64("ids").unwrap(), (vec![7, -1], vec![1, 2]));
+
+        match w.tensor("bert.w", &[3, 2]) {
+            Err(Error::TensorShape {
+                name,
+                expected,
+                found,
+            }) => {
+                assert_eq!(
+                    (name.as_str(), expected, found),
+                    ("bert.w", vec![3, 2], vec![2, 3])
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        match w.tensor_any(&["w", "x.w"], &[2, 3]) {
+            Err(Error::MissingTensor { name, path }) => {
+                assert_eq!((name.as_str(), path), ("w", p.clone()))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(w.tensor("ids", &[1, 2]), Err(Error::Dtype { .. })));
+        assert!(matches!(w.tensor_i64("h"), Err(Error::Safetensors { .. })));
+        assert!(matches!(
+            w.tensor_i64("nope"),
+            Err(Error::MissingTensor { .. })
+        ));
+        drop(w);
+        std::fs::remove_file(&p).ok();
+    }
+
+    #[test]
+    fn nan_and_inf_are_rejected_with_index() {
+        for (bad, tag) in [(f32::NAN, "nan"), (f32::NEG_INFINITY, "inf")] {
+            let data = f32_bytes(&[0.0, 1.0, bad, 2.0]);
+            let header = r#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#;
+            let p = temp_file(tag, &raw(header, &data));
+            let w = Weights::open(&p).unwrap();
+            match w.tensor("w", &[4]) {
+                Err(Error::NonFinite { name, index, .. }) => {
+                    assert_eq!((name.as_str(), index), ("w", 2))
+                }
+                other => panic!("{other:?}"),
+            }
+            drop(w);
+            std::fs::remove_file(&p).ok();
+        }
+    }
+
+    #[test]
+    fn missing_file_is_io_error() {
+        let p = std::env::temp_dir().join("qkv-weights-does-not-exist.safetensors");
+        assert!(matches!(Weights::open(&p), Err(Error::Io { .. })));
+    }
+
+    #[test]
+    fn empty_and_short_files() {
+        assert!(open_err("empty", b"").contains("too short"));
+        assert!(open_err("short", b"\x05\x00\x00").contains("too short"));
+    }
+
+    #[test]
+    fn header_length_beyond_file() {
+        let mut bytes = raw("{}", b"");
+        bytes[..8].copy_from_slice(&1000u64.to_le_bytes());
+        assert!(open_err("beyond", &bytes).contains("past the end"));
+        bytes[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(open_err("maxlen", &bytes).contains("limit"));
+    }
+
+    #[test]
+    fn huge_header_is_rejected_before_reading() {
+        let mut bytes = raw("{}", b"");
+        bytes[..8].copy_from_slice(&(MAX_HEADER_BYTES + 1).to_le_bytes());
+        assert!(open_err("huge", &bytes).contains("limit"));
+    }
+
+    #[test]
+    fn non_utf8_header() {
+        let mut bytes = raw("{\"a\":1}", b"");
+        bytes[10] = 0xFF;
+        assert!(open_err("utf8", &bytes).contains("UTF-8"));
+    }
+
+    #[test]
+    fn malformed_json_header() {
+        assert!(open_err("json", &raw("{\"w\":", b"")).contains("parse"));
+        assert!(open_err("array", &raw("[1,2]", b"")).contains("not an object"));
+        let e = open_err(
+            "entry",
+            &raw(
+                r#"{"w":{"dtype":"F32","shape":"x","data_offsets":[0,4]}}"#,
+                &[0; 4],
+            ),
+        );
+        assert!(e.contains("`w`"), "{e}");
+        let e = open_err(
+            "metadata",
+            &raw(
+                r#"{"__metadata__":{"n":1},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+            ),
+        );
+        assert!(e.contains("__metadata__"), "{e}");
+        let e = open_err(
+            "dtype",
+            &raw(
+                r#"{"w":{"dtype":"F7","shape":[1],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+            ),
+        );
+        assert!(e.contains("`w`"), "{e}");
+    }
+
+    #[test]
+    fn offsets_out_of_bounds() {
+        let h = r#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#;
+        let e = open_err("oob", &raw(h, &[0; 8]));
+        assert!(e.contains("`w`") && e.contains("outside"), "{e}");
+        let h = r#"{"w":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}}"#;
+        assert!(open_err("reversed", &raw(h, &[0; 8])).contains("before they begin"));
+        let h = r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551612,18446744073709551615]}}"#;
+        assert!(open_err("hugeoff", &raw(h, &[0; 8])).contains("outside"));
+    }
+
+    #[test]
+    fn overlapping_offsets() {
+        let h = r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},
+                    "b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#;
+        let e = open_err("overlap", &raw(h, &[0; 12]));
+        assert!(
+            e.contains("overlap") && e.contains("`a`") && e.contains("`b`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn gap_or_trailing_bytes() {
+        let h = r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#;
+        let e = open_err("gap", &raw(h, &[0; 8]));
+        assert!(e.contains("`a`"), "{e}");
+        let h = r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
+        assert!(open_err("trailing", &raw(h, &[0; 8])).contains("cover"));
+    }
+
+    #[test]
+    fn dtype_length_disagreement() {
+        let h = r#"{"w":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}}"#;
+        let e = open_err("dtype-len", &raw(h, &[0; 8]));
+        assert!(e.contains("`w`") && e.contains("needs 6 bytes"), "{e}");
+        let h = r#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}}"#;
+        assert!(open_err("overflow", &raw(h, &[0; 8])).contains("overflows"));
+    }
+}
