@@ -56,7 +56,7 @@ impl MultiHeadAttention {
         out_w: &[f32],
         out_b: &[f32],
     ) -> Result<Self> {
-        if heads == 0 || d_model == 0 || d_model % heads != 0 {
+        if heads == 0 || d_model == 0 || !d_model.is_multiple_of(heads) {
             return Err(Error::Config(format!(
                 "d_model {d_model} is not divisible by {heads} heads (or is zero)"
             )));

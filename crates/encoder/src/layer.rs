@@ -38,7 +38,7 @@ impl LayerConfig {
                 self.d_model, self.heads, self.d_ff
             )));
         }
-        if self.d_model % self.heads != 0 {
+        if !self.d_model.is_multiple_of(self.heads) {
             return Err(Error::Config(format!(
                 "d_model {} is not divisible by heads {}",
                 self.d_model, self.heads

@@ -140,8 +140,8 @@ fn sinusoidal_table_matches_float64_reference() {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     assert!(max <= 1e-7, "max diff {max:e}");
-    let seed = [
-        0.84147098f32,
+    let seed: [f64; 8] = [
+        0.84147098,
         0.54030231,
         0.68156135,
         0.73176098,
@@ -151,7 +151,7 @@ fn sinusoidal_table_matches_float64_reference() {
         0.91239586,
     ];
     for (a, b) in got[64..72].iter().zip(seed) {
-        assert!((a - b).abs() < 1e-7, "PE[1, :8]: {a} vs {b}");
+        assert!((*a as f64 - b).abs() < 1e-7, "PE[1, :8]: {a} vs {b}");
     }
     assert_eq!(&got[..8], &[0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
 }
