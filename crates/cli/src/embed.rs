@@ -55,7 +55,9 @@ pub struct EmbedArgs {
 
 /// Runs `qkv embed`.
 pub fn run(a: EmbedArgs) -> Result<()> {
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     qkv_core::with_threads(threads, || run_inner(&a))?
 }
 
@@ -63,7 +65,8 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
     if a.batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
     }
-    let model = SentenceEncoder::open(&a.model).with_context(|| format!("cannot load model {}", a.model.display()))?;
+    let model = SentenceEncoder::open(&a.model)
+        .with_context(|| format!("cannot load model {}", a.model.display()))?;
     let mut src = match (&a.input, a.text.is_empty()) {
         (Some(_), false) => anyhow::bail!("give texts as arguments or --input, not both"),
         (Some(p), true) => Source::open(p)?,
@@ -84,7 +87,10 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
     let (mut n, mut tokens, mut truncated) = (0usize, 0usize, 0usize);
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new_spinner();
-        b.set_style(ProgressStyle::with_template("{spinner} {pos} sentences {per_sec}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {pos} sentences {per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         b
     });
     let result: Result<()> = (|| loop {
@@ -93,7 +99,9 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
             return Ok(());
         }
         let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let e = model.embed_with(&texts, &opts).with_context(|| format!("inputs {}..{}", n + 1, n + texts.len()))?;
+        let e = model
+            .embed_with(&texts, &opts)
+            .with_context(|| format!("inputs {}..{}", n + 1, n + texts.len()))?;
         out.rows(n, &e.data)?;
         n += texts.len();
         tokens += e.tokens;

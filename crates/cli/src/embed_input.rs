@@ -9,7 +9,12 @@ pub enum Source {
     /// Texts given on the command line.
     Args(std::vec::IntoIter<String>),
     /// A file or stdin, with its display name and the line reached.
-    Lines { reader: Box<dyn BufRead>, name: String, line: usize, jsonl: Option<bool> },
+    Lines {
+        reader: Box<dyn BufRead>,
+        name: String,
+        line: usize,
+        jsonl: Option<bool>,
+    },
 }
 
 impl Source {
@@ -18,11 +23,21 @@ impl Source {
         let reader: Box<dyn BufRead> = if path == "-" {
             Box::new(BufReader::new(std::io::stdin()))
         } else {
-            let f = std::fs::File::open(path).with_context(|| format!("cannot open input {path}"))?;
+            let f =
+                std::fs::File::open(path).with_context(|| format!("cannot open input {path}"))?;
             Box::new(BufReader::with_capacity(1 << 20, f))
         };
-        let name = if path == "-" { "<stdin>".to_string() } else { path.to_string() };
-        Ok(Source::Lines { reader, name, line: 0, jsonl: None })
+        let name = if path == "-" {
+            "<stdin>".to_string()
+        } else {
+            path.to_string()
+        };
+        Ok(Source::Lines {
+            reader,
+            name,
+            line: 0,
+            jsonl: None,
+        })
     }
 
     /// Up to `n` more inputs; empty when done. Invalid UTF-8 is an error naming the line
@@ -30,12 +45,21 @@ impl Source {
     pub fn next_chunk(&mut self, n: usize) -> Result<Vec<String>> {
         match self {
             Source::Args(it) => Ok(it.by_ref().take(n).collect()),
-            Source::Lines { reader, name, line, jsonl } => {
+            Source::Lines {
+                reader,
+                name,
+                line,
+                jsonl,
+            } => {
                 let mut out = Vec::with_capacity(n);
                 let mut buf = Vec::new();
                 while out.len() < n {
                     buf.clear();
-                    let got = reader.by_ref().take(u64::MAX).read_until(b'\n', &mut buf).with_context(|| format!("{name}: read error after line {line}"))?;
+                    let got = reader
+                        .by_ref()
+                        .take(u64::MAX)
+                        .read_until(b'\n', &mut buf)
+                        .with_context(|| format!("{name}: read error after line {line}"))?;
                     if got == 0 {
                         break;
                     }
@@ -48,20 +72,28 @@ impl Source {
                     }
                     let text = match std::str::from_utf8(&buf) {
                         Ok(t) => t,
-                        Err(e) => bail!("{name}:{line}: invalid UTF-8 at byte {} of the line", e.valid_up_to()),
+                        Err(e) => bail!(
+                            "{name}:{line}: invalid UTF-8 at byte {} of the line",
+                            e.valid_up_to()
+                        ),
                     };
                     // The first line decides the format: a JSON object with "text" → JSONL.
                     let is_jsonl = *jsonl.get_or_insert_with(|| {
-                        text.trim_start().starts_with('{') && serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v.get("text").is_some())
+                        text.trim_start().starts_with('{')
+                            && serde_json::from_str::<serde_json::Value>(text)
+                                .is_ok_and(|v| v.get("text").is_some())
                     });
                     if is_jsonl {
                         if text.trim().is_empty() {
                             continue; // blank lines between JSON records
                         }
-                        let v: serde_json::Value = serde_json::from_str(text).with_context(|| format!("{name}:{line}: invalid JSON"))?;
+                        let v: serde_json::Value = serde_json::from_str(text)
+                            .with_context(|| format!("{name}:{line}: invalid JSON"))?;
                         match v.get("text").and_then(|t| t.as_str()) {
                             Some(t) => out.push(t.to_string()),
-                            None => bail!("{name}:{line}: JSON record without a string field \"text\""),
+                            None => {
+                                bail!("{name}:{line}: JSON record without a string field \"text\"")
+                            }
                         }
                     } else {
                         out.push(text.to_string());

@@ -53,16 +53,29 @@ impl Writer {
     pub fn create(path: Option<&Path>, format: Format, dim: usize) -> Result<Writer> {
         let (out, tmp): (Box<dyn WriteSeek>, _) = match path {
             Some(p) => {
-                let tmp = p.with_extension(format!("{}.partial", p.extension().and_then(|e| e.to_str()).unwrap_or("out")));
-                let f = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+                let tmp = p.with_extension(format!(
+                    "{}.partial",
+                    p.extension().and_then(|e| e.to_str()).unwrap_or("out")
+                ));
+                let f = std::fs::File::create(&tmp)
+                    .with_context(|| format!("cannot create {}", tmp.display()))?;
                 (Box::new(f), Some((tmp, p.to_path_buf())))
             }
             None => (Box::new(NoSeek(std::io::stdout().lock())), None),
         };
-        let mut w = Writer { format, dim, rows: 0, out: BufWriter::with_capacity(1 << 20, out), tmp, held: Vec::new() };
+        let mut w = Writer {
+            format,
+            dim,
+            rows: 0,
+            out: BufWriter::with_capacity(1 << 20, out),
+            tmp,
+            held: Vec::new(),
+        };
         if format == Format::Npy {
             if w.tmp.is_none() {
-                anyhow::bail!("--format npy needs --output FILE (its header records the row count)");
+                anyhow::bail!(
+                    "--format npy needs --output FILE (its header records the row count)"
+                );
             }
             w.out.write_all(&[b' '; NPY_HEADER])?; // placeholder, patched in `finish`
         }
@@ -98,7 +111,10 @@ impl Writer {
         match self.format {
             Format::Jsonl => {}
             Format::Npy => {
-                let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", self.rows, self.dim);
+                let dict = format!(
+                    "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
+                    self.rows, self.dim
+                );
                 let mut h = b"\x93NUMPY\x01\x00".to_vec();
                 let pad = NPY_HEADER - 10 - dict.len() - 1;
                 h.extend_from_slice(&((NPY_HEADER - 10) as u16).to_le_bytes());
@@ -110,16 +126,22 @@ impl Writer {
             }
             Format::Safetensors => {
                 let bytes: Vec<u8> = self.held.iter().flat_map(|x| x.to_le_bytes()).collect();
-                let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![self.rows, self.dim], &bytes)
+                let view = safetensors::tensor::TensorView::new(
+                    safetensors::Dtype::F32,
+                    vec![self.rows, self.dim],
+                    &bytes,
+                )
+                .map_err(|e| anyhow::anyhow!("safetensors: {e:?}"))?;
+                let data = safetensors::serialize([("embeddings", view)], &None)
                     .map_err(|e| anyhow::anyhow!("safetensors: {e:?}"))?;
-                let data = safetensors::serialize([("embeddings", view)], &None).map_err(|e| anyhow::anyhow!("safetensors: {e:?}"))?;
                 self.out.write_all(&data)?;
             }
         }
         self.out.flush()?;
         if let Some((tmp, dst)) = self.tmp.take() {
             drop(self.out);
-            std::fs::rename(&tmp, &dst).with_context(|| format!("cannot move {} to {}", tmp.display(), dst.display()))?;
+            std::fs::rename(&tmp, &dst)
+                .with_context(|| format!("cannot move {} to {}", tmp.display(), dst.display()))?;
         }
         Ok(self.rows)
     }

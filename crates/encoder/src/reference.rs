@@ -33,7 +33,13 @@ fn layer_norm(x: &[f64], d: usize, g: &[f32], b: &[f32], eps: f32) -> Vec<f64> {
 }
 
 /// Self-attention of packed sequences (`lengths`), heads concatenated, before `out_proj`.
-fn attention(qkv: &[f64], lengths: &[usize], d: usize, heads: usize, mask: &AttentionMask) -> Vec<f64> {
+fn attention(
+    qkv: &[f64],
+    lengths: &[usize],
+    d: usize,
+    heads: usize,
+    mask: &AttentionMask,
+) -> Vec<f64> {
     let dh = d / heads;
     let t: usize = lengths.iter().sum();
     let smax = lengths.iter().copied().max().unwrap_or(0);
@@ -41,7 +47,9 @@ fn attention(qkv: &[f64], lengths: &[usize], d: usize, heads: usize, mask: &Atte
     let mut start = 0;
     for (b, &len) in lengths.iter().enumerate() {
         for h in 0..heads {
-            let at = |tok: usize, part: usize, e: usize| qkv[(start + tok) * 3 * d + part * d + h * dh + e];
+            let at = |tok: usize, part: usize, e: usize| {
+                qkv[(start + tok) * 3 * d + part * d + h * dh + e]
+            };
             for i in 0..len {
                 let mut s: Vec<f64> = (0..len)
                     .map(|j| {
@@ -56,7 +64,10 @@ fn attention(qkv: &[f64], lengths: &[usize], d: usize, heads: usize, mask: &Atte
                                 }
                             }
                             AttentionMask::Additive { data, per_sequence } => {
-                                let s = ((data.len() / if *per_sequence { lengths.len() } else { 1 }) as f64).sqrt() as usize;
+                                let s = ((data.len()
+                                    / if *per_sequence { lengths.len() } else { 1 })
+                                    as f64)
+                                    .sqrt() as usize;
                                 let base = if *per_sequence { b * s * s } else { 0 };
                                 debug_assert!(s >= smax);
                                 data[base + i * s + j] as f64
@@ -72,7 +83,8 @@ fn attention(qkv: &[f64], lengths: &[usize], d: usize, heads: usize, mask: &Atte
                 s.iter_mut().for_each(|v| *v = (*v - m).exp());
                 let z: f64 = s.iter().sum();
                 for e in 0..dh {
-                    out[(start + i) * d + h * dh + e] = (0..len).map(|j| s[j] / z * at(j, 2, e)).sum();
+                    out[(start + i) * d + h * dh + e] =
+                        (0..len).map(|j| s[j] / z * at(j, 2, e)).sum();
                 }
             }
         }
@@ -82,7 +94,13 @@ fn attention(qkv: &[f64], lengths: &[usize], d: usize, heads: usize, mask: &Atte
 }
 
 /// One encoder layer on packed tokens `x: [Σ lengths, d]`, in f64.
-pub fn encoder_layer_f64(cfg: &LayerConfig, w: &LayerWeights, x: &[f32], lengths: &[usize], mask: &AttentionMask) -> Vec<f64> {
+pub fn encoder_layer_f64(
+    cfg: &LayerConfig,
+    w: &LayerWeights,
+    x: &[f32],
+    lengths: &[usize],
+    mask: &AttentionMask,
+) -> Vec<f64> {
     let d = cfg.d_model;
     let t: usize = lengths.iter().sum();
     let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
@@ -93,7 +111,8 @@ pub fn encoder_layer_f64(cfg: &LayerConfig, w: &LayerWeights, x: &[f32], lengths
     };
     let ff = |h: &[f64]| {
         let mut a = linear(h, t, d, &w.linear1_weight, &w.linear1_bias);
-        a.iter_mut().for_each(|v| *v = activation_f64(*v, cfg.activation));
+        a.iter_mut()
+            .for_each(|v| *v = activation_f64(*v, cfg.activation));
         linear(&a, t, cfg.d_ff, &w.linear2_weight, &w.linear2_bias)
     };
     let add = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x + y).collect::<Vec<f64>>();

@@ -80,20 +80,48 @@ fn sequence_alone_equals_inside_padded_batch() {
         (false, Activation::Relu, AttentionMask::None),
         (true, Activation::Gelu, AttentionMask::Causal),
     ] {
-        let cfg = LayerConfig { d_model: d, heads, d_ff: f, activation: act, norm_first, eps: 1e-5 };
-        let enc = Encoder::new(vec![EncoderLayer::new(cfg, &weights(d, f, 3)).unwrap(); 2], None).unwrap();
+        let cfg = LayerConfig {
+            d_model: d,
+            heads,
+            d_ff: f,
+            activation: act,
+            norm_first,
+            eps: 1e-5,
+        };
+        let enc = Encoder::new(
+            vec![EncoderLayer::new(cfg, &weights(d, f, 3)).unwrap(); 2],
+            None,
+        )
+        .unwrap();
         let (batch, seq) = (4, 19);
         let lengths = [19, 5, 12, 1];
         let x = input(batch * seq * d, 9);
-        let pad: Vec<bool> = lengths.iter().flat_map(|&l| (0..seq).map(move |j| j >= l)).collect();
+        let pad: Vec<bool> = lengths
+            .iter()
+            .flat_map(|&l| (0..seq).map(move |j| j >= l))
+            .collect();
         let mut ws = Workspace::default();
-        let y = enc.forward_padded(&x, batch, seq, Some(&pad), &mask, &mut ws).unwrap();
+        let y = enc
+            .forward_padded(&x, batch, seq, Some(&pad), &mask, &mut ws)
+            .unwrap();
         for (b, &len) in lengths.iter().enumerate() {
             let mut alone = x[b * seq * d..(b * seq + len) * d].to_vec();
-            enc.forward_packed(&mut alone, &[len], &mask, &mut ws, None).unwrap();
+            enc.forward_packed(&mut alone, &[len], &mask, &mut ws, None)
+                .unwrap();
             let inside = &y[b * seq * d..(b * seq + len) * d];
-            assert!(alone.iter().zip(inside).all(|(a, b)| a.to_bits() == b.to_bits()), "sequence {b} differs alone vs in batch");
-            assert!(y[(b * seq + len) * d..(b + 1) * seq * d].iter().all(|&v| v == 0.0), "padded rows of {b} must be 0");
+            assert!(
+                alone
+                    .iter()
+                    .zip(inside)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "sequence {b} differs alone vs in batch"
+            );
+            assert!(
+                y[(b * seq + len) * d..(b + 1) * seq * d]
+                    .iter()
+                    .all(|&v| v == 0.0),
+                "padded rows of {b} must be 0"
+            );
         }
     }
 }
@@ -101,16 +129,48 @@ fn sequence_alone_equals_inside_padded_batch() {
 #[test]
 fn middle_padding_uses_masked_path() {
     let (d, heads, f) = (16, 2, 32);
-    let cfg = LayerConfig { d_model: d, heads, d_ff: f, activation: Activation::Relu, norm_first: false, eps: 1e-5 };
-    let enc = Encoder::new(vec![EncoderLayer::new(cfg, &weights(d, f, 4)).unwrap()], None).unwrap();
+    let cfg = LayerConfig {
+        d_model: d,
+        heads,
+        d_ff: f,
+        activation: Activation::Relu,
+        norm_first: false,
+        eps: 1e-5,
+    };
+    let enc = Encoder::new(
+        vec![EncoderLayer::new(cfg, &weights(d, f, 4)).unwrap()],
+        None,
+    )
+    .unwrap();
     let x = input(2 * 6 * d, 5);
     // Sequence 0 pads position 2 (not a suffix); sequence 1 is right-padded.
-    let pad = [false, false, true, false, false, false, false, false, false, false, true, true];
-    let y = enc.forward_padded(&x, 2, 6, Some(&pad), &AttentionMask::None, &mut Workspace::default()).unwrap();
+    let pad = [
+        false, false, true, false, false, false, false, false, false, false, true, true,
+    ];
+    let y = enc
+        .forward_padded(
+            &x,
+            2,
+            6,
+            Some(&pad),
+            &AttentionMask::None,
+            &mut Workspace::default(),
+        )
+        .unwrap();
     // Reference: sequence 0 with token 2 removed is the same computation.
     let keep = [0usize, 1, 3, 4, 5];
-    let mut s0: Vec<f32> = keep.iter().flat_map(|&r| x[r * d..(r + 1) * d].to_vec()).collect();
-    enc.forward_packed(&mut s0, &[5], &AttentionMask::None, &mut Workspace::default(), None).unwrap();
+    let mut s0: Vec<f32> = keep
+        .iter()
+        .flat_map(|&r| x[r * d..(r + 1) * d].to_vec())
+        .collect();
+    enc.forward_packed(
+        &mut s0,
+        &[5],
+        &AttentionMask::None,
+        &mut Workspace::default(),
+        None,
+    )
+    .unwrap();
     for (k, &r) in keep.iter().enumerate() {
         for c in 0..d {
             assert!((y[r * d + c] - s0[k * d + c]).abs() < 1e-5);

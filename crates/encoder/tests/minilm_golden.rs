@@ -14,22 +14,35 @@ use safetensors::SafeTensors;
 fn hidden_states_and_embeddings_match_pytorch() {
     let Some(dir) = model_dir() else { return };
     let model = SentenceEncoder::open(&dir).unwrap();
-    let sentences: Vec<String> = serde_json::from_slice(&std::fs::read(fixtures().join("minilm/sentences.json")).unwrap()).unwrap();
+    let sentences: Vec<String> =
+        serde_json::from_slice(&std::fs::read(fixtures().join("minilm/sentences.json")).unwrap())
+            .unwrap();
     let texts: Vec<&str> = sentences.iter().map(String::as_str).collect();
 
     let public = std::fs::read(fixtures().join("minilm/minilm_public.safetensors")).unwrap();
     let public = SafeTensors::deserialize(&public).unwrap();
     let want_emb = f32s(&public, "sentence_embedding");
-    let packed = std::fs::read(fixtures().join("minilm/minilm_public_last_hidden_state_packed.safetensors")).unwrap();
+    let packed =
+        std::fs::read(fixtures().join("minilm/minilm_public_last_hidden_state_packed.safetensors"))
+            .unwrap();
     let packed = SafeTensors::deserialize(&packed).unwrap();
     let want_h = f32s(&packed, "last_hidden_state_packed");
     let offsets = i64s(&packed, "offsets");
 
     // Token ids from qkv's tokenizer (checked identical in tokenizer_golden.rs), run in one batch.
     let enc = model.tokenizer().encode_batch(&texts).unwrap();
-    let seqs: Vec<TokenSeq> = enc.iter().map(|e| TokenSeq { ids: &e.ids, type_ids: Some(&e.type_ids) }).collect();
+    let seqs: Vec<TokenSeq> = enc
+        .iter()
+        .map(|e| TokenSeq {
+            ids: &e.ids,
+            type_ids: Some(&e.type_ids),
+        })
+        .collect();
     let mut hidden = Vec::new();
-    model.model().forward(&seqs, &mut Workspace::default(), &mut hidden, None).unwrap();
+    model
+        .model()
+        .forward(&seqs, &mut Workspace::default(), &mut hidden, None)
+        .unwrap();
     let d = 384;
     assert_eq!(hidden.len(), want_h.len(), "token counts differ");
     let mut max_h = 0.0f32;
@@ -43,8 +56,19 @@ fn hidden_states_and_embeddings_match_pytorch() {
 
     // Embeddings, also through smaller batches (must not change the numbers).
     for batch_size in [0, 5] {
-        let e = model.embed_with(&texts, &EmbedOptions { batch_size, ..Default::default() }).unwrap();
-        assert_eq!(e.truncated, 1, "exactly one golden sentence exceeds 256 tokens");
+        let e = model
+            .embed_with(
+                &texts,
+                &EmbedOptions {
+                    batch_size,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            e.truncated, 1,
+            "exactly one golden sentence exceeds 256 tokens"
+        );
         let mut worst_cos = 1.0f64;
         let mut max_e = 0.0f32;
         for i in 0..texts.len() {
@@ -53,7 +77,11 @@ fn hidden_states_and_embeddings_match_pytorch() {
             let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
             let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
             let cos = dot / (na * nb);
-            let m = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            let m = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
             assert!(cos >= 0.999999, "sentence {i} {:?}: cos {cos}", texts[i]);
             assert!(m <= 1e-5, "sentence {i}: max abs {m:e}");
             worst_cos = worst_cos.min(cos);

@@ -71,7 +71,10 @@ fn pack_panels(
     // Bounds, checked once: the last element read is (x0 + xn − 1, p0 + kc − 1).
     let last = (x0 + xn - 1) * sx + (p0 + kc - 1) * sp;
     assert!(last < data.len(), "pack: view exceeds its buffer");
-    assert!(dst.len() >= panels * kc * lanes, "pack: destination too small");
+    assert!(
+        dst.len() >= panels * kc * lanes,
+        "pack: destination too small"
+    );
     let src_ptr = data.as_ptr();
     for panel in 0..panels {
         let out = &mut dst[panel * kc * lanes..(panel + 1) * kc * lanes];
@@ -83,7 +86,13 @@ fn pack_panels(
             for p in 0..kc {
                 // SAFETY: base + p·sp + (width − 1) ≤ last < data.len() (checked above), and
                 // p·lanes + width ≤ kc·lanes = out.len().
-                unsafe { std::ptr::copy_nonoverlapping(src_ptr.add(base + p * sp), o.add(p * lanes), width) };
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        src_ptr.add(base + p * sp),
+                        o.add(p * lanes),
+                        width,
+                    )
+                };
             }
         } else {
             for p in 0..kc {

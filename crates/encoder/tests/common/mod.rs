@@ -21,7 +21,10 @@ pub fn model_dir() -> Option<PathBuf> {
     if dir.join("model.safetensors").is_file() {
         return Some(dir);
     }
-    let msg = format!("MiniLM model not found at {} (run scripts/fetch_model.sh or set QKV_MODEL_DIR)", dir.display());
+    let msg = format!(
+        "MiniLM model not found at {} (run scripts/fetch_model.sh or set QKV_MODEL_DIR)",
+        dir.display()
+    );
     if std::env::var("QKV_REQUIRE_MODEL").as_deref() == Ok("1") {
         panic!("{msg}; QKV_REQUIRE_MODEL=1");
     }
@@ -32,11 +35,17 @@ pub fn model_dir() -> Option<PathBuf> {
 /// A little-endian f32 tensor from a safetensors buffer.
 pub fn f32s(st: &safetensors::SafeTensors, name: &str) -> Vec<f32> {
     let t = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-    t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    t.data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 /// A little-endian i64 tensor from a safetensors buffer.
 pub fn i64s(st: &safetensors::SafeTensors, name: &str) -> Vec<i64> {
     let t = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-    t.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect()
+    t.data()
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+        .collect()
 }
