@@ -1,6 +1,6 @@
 //! `qkv bench …`: each subcommand measures qkv beside its comparison in the same run.
 
-use crate::{bench_attention, bench_encoder, bench_gemm};
+use crate::{bench_attention, bench_embed, bench_encoder, bench_gemm};
 use clap::{Args, Subcommand};
 
 /// Arguments common to every benchmark.
@@ -44,6 +44,8 @@ enum What {
     Attention(Common),
     /// One encoder layer (post-norm, ReLU) on encoder shapes, incl. a half-padded batch.
     Encoder(Common),
+    /// Sentence embeddings of a model directory on the MiniLM benchmark batch.
+    Embed(bench_embed::EmbedBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -52,5 +54,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         What::Gemm(c) => bench_gemm::run(&c),
         What::Attention(c) => bench_attention::run(&c),
         What::Encoder(c) => bench_encoder::run(&c),
+        What::Embed(a) => bench_embed::run(&a),
     }
 }

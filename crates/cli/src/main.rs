@@ -4,6 +4,7 @@
 mod alloc_count;
 mod bench;
 mod bench_attention;
+mod bench_embed;
 mod bench_encoder;
 mod bench_gemm;
 mod embed;
