@@ -141,14 +141,12 @@ impl SimdOp for ActRows<'_> {
 /// apply an activation inside their own dispatched op (e.g. a fused FFN epilogue).
 #[inline(always)]
 pub(crate) fn act_row<S: Simd>(s: S, row: &mut [f32], bias: Option<&[f32]>, act: Activation) {
-    // One loop per activation, so the choice is made once per row, not per vector.
-    match act {
-        Activation::Identity if bias.is_none() => {}
-        Activation::Identity => map_row(s, row, bias, |v| v),
-        Activation::Relu => map_row(s, row, bias, |v| relu(s, v)),
-        Activation::Gelu => map_row(s, row, bias, |v| gelu(s, v)),
-        Activation::GeluTanh => map_row(s, row, bias, |v| gelu_tanh(s, v)),
+    // No closures here: a closure body is compiled without the caller's target features, so
+    // its intrinsics would become calls. `act_vec`'s match is loop-invariant (unswitched).
+    if act == Activation::Identity && bias.is_none() {
+        return;
     }
+    map_row(s, row, bias, act)
 }
 
 /// `act(v)` on one register, for kernels that hold their data in registers.
@@ -162,9 +160,9 @@ pub(crate) fn act_vec<S: Simd>(s: S, v: S::V, act: Activation) -> S::V {
     }
 }
 
-/// `row ← f(row + bias)`.
+/// `row ← act(row + bias)`.
 #[inline(always)]
-fn map_row<S: Simd>(s: S, row: &mut [f32], bias: Option<&[f32]>, f: impl Fn(S::V) -> S::V) {
+fn map_row<S: Simd>(s: S, row: &mut [f32], bias: Option<&[f32]>, act: Activation) {
     let (l, n) = (S::LANES, row.len());
     let p = row.as_mut_ptr();
     match bias {
@@ -172,13 +170,13 @@ fn map_row<S: Simd>(s: S, row: &mut [f32], bias: Option<&[f32]>, f: impl Fn(S::V
             let mut i = 0;
             while i + l <= n {
                 // SAFETY: i + LANES ≤ n.
-                unsafe { s.store(p.add(i), f(s.load(p.add(i)))) };
+                unsafe { s.store(p.add(i), act_vec(s, s.load(p.add(i)), act)) };
                 i += l;
             }
             if i < n {
                 // SAFETY: n − i < LANES values remain.
                 unsafe {
-                    s.store_partial(p.add(i), n - i, f(s.load_partial(p.add(i), n - i, 0.0)))
+                    s.store_partial(p.add(i), n - i, act_vec(s, s.load_partial(p.add(i), n - i, 0.0), act))
                 };
             }
         }
@@ -188,7 +186,7 @@ fn map_row<S: Simd>(s: S, row: &mut [f32], bias: Option<&[f32]>, f: impl Fn(S::V
             let mut i = 0;
             while i + l <= n {
                 // SAFETY: i + LANES ≤ n = b.len().
-                unsafe { s.store(p.add(i), f(s.add(s.load(p.add(i)), s.load(bp.add(i))))) };
+                unsafe { s.store(p.add(i), act_vec(s, s.add(s.load(p.add(i)), s.load(bp.add(i))), act)) };
                 i += l;
             }
             if i < n {
@@ -198,7 +196,7 @@ fn map_row<S: Simd>(s: S, row: &mut [f32], bias: Option<&[f32]>, f: impl Fn(S::V
                         s.load_partial(p.add(i), n - i, 0.0),
                         s.load_partial(bp.add(i), n - i, 0.0),
                     );
-                    s.store_partial(p.add(i), n - i, f(v));
+                    s.store_partial(p.add(i), n - i, act_vec(s, v, act));
                 }
             }
         }
