@@ -7,10 +7,12 @@ mod bench_attention;
 mod bench_embed;
 mod bench_encoder;
 mod bench_gemm;
+mod demo;
 mod embed;
 mod embed_input;
 mod embed_output;
 mod report;
+mod viz;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +31,10 @@ struct Cli {
 enum Command {
     /// Measure qkv beside its comparison on this machine.
     Bench(bench::BenchArgs),
+    /// The seed notebook's story on qkv's kernels: its numbers and its six-panel figure.
+    Demo(demo::DemoArgs),
+    /// Attention heatmaps of a real model on a text, with its WordPiece tokens as labels.
+    Viz(viz::VizArgs),
     /// Sentence embeddings from a model directory (sentence-transformers layout).
     Embed(embed::EmbedArgs),
 }
@@ -37,6 +43,8 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(args) => bench::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Viz(args) => viz::run(args),
         Command::Embed(args) => embed::run(args),
     };
     if let Err(e) = result {

@@ -16,6 +16,7 @@ pub mod mask;
 pub mod pooling;
 pub mod positional;
 pub mod reference;
+pub mod seed;
 pub mod sentence;
 pub mod tokenize;
 pub mod weights;
