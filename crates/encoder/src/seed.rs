@@ -789,6 +789,12 @@ fn variance(x: &[f64]) -> f64 {
     x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n
 }
 
+/// The Rust snippets of `docs/tutorial.md`, compiled and run as doctests so that the tutorial
+/// keeps matching the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/tutorial.md")]
+pub struct TutorialSnippets;
+
 #[cfg(test)]
 mod tests {
     use super::*;
