@@ -74,41 +74,56 @@ impl Problem {
         .expect("shapes were built to fit");
     }
 
-    /// Unfused: per (sequence, head) S = Q·Kᵀ/√d with qkv's GEMM, mask, softmax, O = P·V.
+    /// Unfused: see [`unfused`].
     fn naive(&self, causal: bool, out: &mut [f32], scores: &mut Vec<f32>) {
-        let (h, d) = (self.heads, self.d);
-        let w = h * d;
-        let rs = 3 * w;
-        let scale = 1.0 / (d as f32).sqrt();
-        for s in &self.seqs {
-            let n = s.len;
-            scores.resize(n * n, 0.0);
-            for head in 0..h {
-                let at = |part: usize| &self.qkv[s.start * rs + part * w + head * d..];
-                let q = MatRef::with_strides(at(0), n, d, rs, 1).expect("view");
-                let k = MatRef::with_strides(at(1), n, d, rs, 1).expect("view");
-                let v = MatRef::with_strides(at(2), n, d, rs, 1).expect("view");
-                let opts = GemmOptions {
-                    alpha: scale,
-                    ..Default::default()
-                };
-                gemm(q, k.t(), MatMut::new(scores, n, n).expect("view"), &opts).expect("gemm");
-                if causal {
-                    for i in 0..n {
-                        scores[i * n + i + 1..(i + 1) * n].fill(f32::NEG_INFINITY);
-                    }
+        unfused(
+            &self.qkv, &self.seqs, self.heads, self.d, causal, out, scores,
+        );
+    }
+}
+
+/// Unfused attention on packed QKV rows `[rows, 3·heads·d]`: per (sequence, head)
+/// S = Q·Kᵀ/√d with qkv's GEMM, mask, softmax, O = P·V (`out`: `[rows, heads·d]`).
+pub(crate) fn unfused(
+    qkv: &[f32],
+    seqs: &[Seq],
+    h: usize,
+    d: usize,
+    causal: bool,
+    out: &mut [f32],
+    scores: &mut Vec<f32>,
+) {
+    let w = h * d;
+    let rs = 3 * w;
+    let scale = 1.0 / (d as f32).sqrt();
+    for s in seqs {
+        let n = s.len;
+        scores.resize(n * n, 0.0);
+        for head in 0..h {
+            let at = |part: usize| &qkv[s.start * rs + part * w + head * d..];
+            let q = MatRef::with_strides(at(0), n, d, rs, 1).expect("view");
+            let k = MatRef::with_strides(at(1), n, d, rs, 1).expect("view");
+            let v = MatRef::with_strides(at(2), n, d, rs, 1).expect("view");
+            let opts = GemmOptions {
+                alpha: scale,
+                ..Default::default()
+            };
+            gemm(q, k.t(), MatMut::new(scores, n, n).expect("view"), &opts).expect("gemm");
+            if causal {
+                for i in 0..n {
+                    scores[i * n + i + 1..(i + 1) * n].fill(f32::NEG_INFINITY);
                 }
-                softmax_rows(scores, n, n).expect("softmax");
-                let o = MatMut::with_row_stride(&mut out[s.start * w + head * d..], n, d, w)
-                    .expect("view");
-                gemm(
-                    MatRef::new(scores, n, n).expect("view"),
-                    v,
-                    o,
-                    &GemmOptions::default(),
-                )
-                .expect("gemm");
             }
+            softmax_rows(scores, n, n).expect("softmax");
+            let o =
+                MatMut::with_row_stride(&mut out[s.start * w + head * d..], n, d, w).expect("view");
+            gemm(
+                MatRef::new(scores, n, n).expect("view"),
+                v,
+                o,
+                &GemmOptions::default(),
+            )
+            .expect("gemm");
         }
     }
 }

@@ -39,18 +39,37 @@ pub fn run(a: &EmbedBenchArgs) -> Result<()> {
 
 /// 24 inputs long enough to be truncated at 256 tokens.
 fn long_inputs(sentences: &[String]) -> Vec<String> {
-    (0..24).map(|i| (0..20).map(|j| sentences[(i + j) % sentences.len()].as_str()).collect::<Vec<_>>().join(" ")).collect()
+    (0..24)
+        .map(|i| {
+            (0..20)
+                .map(|j| sentences[(i + j) % sentences.len()].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
 /// The measurements behind `qkv bench embed`.
 pub fn measure(a: &EmbedBenchArgs) -> Result<Vec<Row>> {
     let threads = a.common.threads();
     let batch: Batch = serde_json::from_str(BATCH32).context("built-in benchmark batch")?;
-    let model = SentenceEncoder::open(&a.model).with_context(|| format!("cannot load model {}", a.model.display()))?;
+    let model = SentenceEncoder::open(&a.model)
+        .with_context(|| format!("cannot load model {}", a.model.display()))?;
     // Correctness first: the batch's embeddings must match before timing means anything.
     let texts: Vec<&str> = batch.sentences.iter().map(String::as_str).collect();
     let got = model.embed(&texts)?;
-    let worst = batch.expected_embeddings.iter().enumerate().map(|(i, e)| got.row(i).iter().zip(e).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max)).fold(0.0f32, f32::max);
+    let worst = batch
+        .expected_embeddings
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            got.row(i)
+                .iter()
+                .zip(e)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max)
+        })
+        .fold(0.0f32, f32::max);
     if got.dim != batch.expected_embeddings[0].len() || worst > 1e-4 {
         bail!("embeddings differ from the batch's expected ones (max abs {worst:e}): is this all-MiniLM-L6-v2?");
     }
@@ -64,10 +83,14 @@ pub fn measure(a: &EmbedBenchArgs) -> Result<Vec<Row>> {
         let reps = a.common.reps.max(9);
         let t = with_threads(threads, || -> Result<_> {
             let mut model_only = || {
-                model.embed_encodings(&enc, &opts).expect("embedding a checked batch");
+                model
+                    .embed_encodings(&enc, &opts)
+                    .expect("embedding a checked batch");
             };
             let mut with_tok = || {
-                model.embed_with(&texts, &opts).expect("embedding a checked batch");
+                model
+                    .embed_with(&texts, &opts)
+                    .expect("embedding a checked batch");
             };
             Ok(interleaved(2, reps, &mut [&mut model_only, &mut with_tok]))
         })??;

@@ -176,7 +176,11 @@ fn map_row<S: Simd>(s: S, row: &mut [f32], bias: Option<&[f32]>, act: Activation
             if i < n {
                 // SAFETY: n − i < LANES values remain.
                 unsafe {
-                    s.store_partial(p.add(i), n - i, act_vec(s, s.load_partial(p.add(i), n - i, 0.0), act))
+                    s.store_partial(
+                        p.add(i),
+                        n - i,
+                        act_vec(s, s.load_partial(p.add(i), n - i, 0.0), act),
+                    )
                 };
             }
         }
@@ -186,7 +190,12 @@ fn map_row<S: Simd>(s: S, row: &mut [f32], bias: Option<&[f32]>, act: Activation
             let mut i = 0;
             while i + l <= n {
                 // SAFETY: i + LANES ≤ n = b.len().
-                unsafe { s.store(p.add(i), act_vec(s, s.add(s.load(p.add(i)), s.load(bp.add(i))), act)) };
+                unsafe {
+                    s.store(
+                        p.add(i),
+                        act_vec(s, s.add(s.load(p.add(i)), s.load(bp.add(i))), act),
+                    )
+                };
                 i += l;
             }
             if i < n {
