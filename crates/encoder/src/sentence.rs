@@ -117,6 +117,17 @@ impl ModelDir {
                 self.config.vocab_size
             )));
         }
+        // The count can fit while single ids do not (a vocabulary with gaps or a corrupt entry).
+        if let Some(id) = tok
+            .max_id()
+            .filter(|&id| id as usize >= self.config.vocab_size)
+        {
+            return Err(Error::Config(format!(
+                "{}: token id {id} is not below config.json's vocab_size = {}",
+                self.tokenizer_path.display(),
+                self.config.vocab_size
+            )));
+        }
         Ok(tok)
     }
 }

@@ -93,6 +93,14 @@ impl Tokenizer {
         self.inner.get_vocab_size(true)
     }
 
+    /// The largest id in the vocabulary (added tokens included), `None` for an empty one.
+    /// A hostile `tokenizer.json` can map a few words to huge ids while keeping
+    /// [`Tokenizer::vocab_size`] small; this is what bounds the ids a text can produce (the
+    /// post-processor's special-token ids aside, which the model checks per input).
+    pub fn max_id(&self) -> Option<u32> {
+        self.inner.get_vocab(true).into_values().max()
+    }
+
     /// Tokenizes one text.
     pub fn encode(&self, text: &str) -> Result<Encoding> {
         let enc = self
