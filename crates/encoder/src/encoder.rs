@@ -112,8 +112,11 @@ impl Encoder {
         mut probs: Option<&mut [Vec<f32>]>,
     ) -> Result<()> {
         let d = self.d_model;
-        let tokens: usize = lengths.iter().sum();
-        if x.len() != tokens * d {
+        let tokens = lengths
+            .iter()
+            .try_fold(0usize, |a, &l| a.checked_add(l))
+            .ok_or_else(|| input_err("Encoder::forward_packed", "lengths overflow usize"))?;
+        if tokens.checked_mul(d) != Some(x.len()) {
             return Err(input_err(
                 "Encoder::forward_packed",
                 format!("x has {} values, expected {tokens} tokens × {d}", x.len()),
@@ -161,7 +164,7 @@ impl Encoder {
         ws: &mut Workspace,
     ) -> Result<Vec<f32>> {
         let d = self.d_model;
-        if x.len() != batch * seq * d {
+        if batch.checked_mul(seq).and_then(|x| x.checked_mul(d)) != Some(x.len()) {
             return Err(input_err(
                 "Encoder::forward_padded",
                 format!("x has {} values, expected [{batch}, {seq}, {d}]", x.len()),

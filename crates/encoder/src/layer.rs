@@ -5,7 +5,7 @@
 //! The residual additions are fused into the output GEMMs (β = 1).
 
 use crate::attention::{grow, AttentionBuffers, MultiHeadAttention};
-use crate::error::{Error, Result};
+use crate::error::{input_err, Error, Result};
 use crate::ffn::FeedForward;
 use crate::weights::Weights;
 use qkv_core::ops::activation::Activation;
@@ -137,14 +137,9 @@ pub struct LayerNorm {
 impl LayerNorm {
     /// Normalizes `x: [rows, d]` in place.
     pub fn apply(&self, x: &mut [f32], rows: usize) -> Result<()> {
-        layer_norm(
-            &mut x[..rows * self.gamma.len()],
-            rows,
-            self.gamma.len(),
-            &self.gamma,
-            &self.beta,
-            self.eps,
-        )?;
+        let d = self.gamma.len();
+        let x = rows_of(x, rows, d, "LayerNorm::apply")?;
+        layer_norm(x, rows, d, &self.gamma, &self.beta, self.eps)?;
         Ok(())
     }
 }
@@ -235,7 +230,19 @@ impl EncoderLayer {
         probs: Option<&mut [f32]>,
     ) -> Result<()> {
         let d = self.cfg.d_model;
-        let x = &mut x[..tokens * d];
+        let x = rows_of(x, tokens, d, "EncoderLayer::forward")?;
+        if let Some(bad) = seqs
+            .iter()
+            .find(|s| s.start.checked_add(s.len).is_none_or(|end| end > tokens))
+        {
+            return Err(input_err(
+                "EncoderLayer::forward",
+                format!(
+                    "sequence {}..+{} lies outside {tokens} tokens",
+                    bad.start, bad.len
+                ),
+            ));
+        }
         if self.cfg.norm_first {
             // x = x + SA(LN1(x))
             let h = grow(&mut buf.normed, tokens * d);
@@ -261,4 +268,23 @@ impl EncoderLayer {
         }
         Ok(())
     }
+}
+
+/// The first `rows × d` values of `x`, or an error when `x` is shorter (or the size overflows).
+pub(crate) fn rows_of<'a>(
+    x: &'a mut [f32],
+    rows: usize,
+    d: usize,
+    op: &'static str,
+) -> Result<&'a mut [f32]> {
+    let n = rows
+        .checked_mul(d)
+        .ok_or_else(|| input_err(op, format!("{rows} rows × {d} overflows")))?;
+    let len = x.len();
+    x.get_mut(..n).ok_or_else(|| {
+        input_err(
+            op,
+            format!("buffer of {len} values is shorter than {rows} rows × {d}"),
+        )
+    })
 }

@@ -111,10 +111,9 @@ fn seeds_reach_a_loaded_model() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Open bugs found by fuzzing, in files this change may not edit. Each test fails today and
-// is ignored so CI stays green; `fuzz/regressions/open_bugs/` holds the fuzzer's inputs. The
-// harness steers around them (`open_attention_bug` and `open_packing_bug` in the harness) so fuzzing
-// can go deeper; remove both when the fixes land, and move the inputs up one directory.
+// Bugs found by fuzzing (unchecked size arithmetic in attention(), QkvView::packed and
+// PackedMatrix::from_kn_for; a K loop over an empty N), fixed since. Their inputs stay in
+// `fuzz/regressions/open_bugs/` and replay here with the harness's detours off.
 // ---------------------------------------------------------------------------------------------
 
 /// Runs `f` on a thread and fails if it panics or has not finished after `secs` seconds.
@@ -132,8 +131,6 @@ fn finishes<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static
 }
 
 #[test]
-#[ignore = "bug: attention() checks buffer lengths with unchecked (rows-1)*row_stride: overflow \
-            panics in debug, and in release the wrapped bound passes and pack_b reads out of bounds"]
 fn attention_huge_row_stride_is_an_error() {
     let qkv = [1.0f32; 4];
     let mut out = [0.0f32; 8];
@@ -162,8 +159,6 @@ fn attention_huge_row_stride_is_an_error() {
 }
 
 #[test]
-#[ignore = "bug: attention() computes the additive mask's extent b*batch_stride + (len-1)*row_stride \
-            + len unchecked"]
 fn attention_huge_mask_stride_is_an_error() {
     let r = finishes(10, || {
         let qkv = [1.0f32; 6];
@@ -188,8 +183,6 @@ fn attention_huge_mask_stride_is_an_error() {
 }
 
 #[test]
-#[ignore = "bug: attention() computes the probs length n_seqs*heads*S*S unchecked (reachable with \
-            d_head = 0, where no buffer bounds S)"]
 fn attention_probs_length_overflow_is_an_error() {
     let r = finishes(10, || {
         let mut probs: [f32; 0] = [];
@@ -211,7 +204,6 @@ fn attention_probs_length_overflow_is_an_error() {
 }
 
 #[test]
-#[ignore = "bug: QkvView::packed computes 2*d_model unchecked and panics on overflow"]
 fn qkv_view_packed_with_huge_width_does_not_panic() {
     finishes(10, || {
         let v = QkvView::packed(&[0.0; 3], usize::MAX / 2);
@@ -220,8 +212,6 @@ fn qkv_view_packed_with_huge_width_does_not_panic() {
 }
 
 #[test]
-#[ignore = "bug: PackedMatrix::from_kn_for walks K in steps of KC even when N = 0, so a \
-            stride-0 view with K = 2^62 hangs"]
 fn packing_nothing_returns_at_once() {
     finishes(10, || {
         let b = MatRef::with_strides(&[0.0], 1 << 62, 0, 0, 0).unwrap();
@@ -230,8 +220,6 @@ fn packing_nothing_returns_at_once() {
 }
 
 #[test]
-#[ignore = "bug: PackedMatrix::from_kn_for rounds N up to a multiple of NR unchecked, which \
-            overflows (a panic with overflow checks on) for N near usize::MAX"]
 fn packing_huge_n_does_not_panic() {
     finishes(10, || {
         // K = 0, N = usize::MAX: an empty view, valid, spanning nothing.
@@ -241,7 +229,6 @@ fn packing_huge_n_does_not_panic() {
 }
 
 #[test]
-#[ignore = "replays fuzz/regressions/open_bugs/: fails until the bugs above are fixed"]
 fn open_bug_inputs() {
     // Each input runs with the harness's detours off, so it hits its bug again.
     let dir =

@@ -69,8 +69,13 @@ fn pack_panels(
     }
     let panels = xn.div_ceil(lanes);
     // Bounds, checked once: the last element read is (x0 + xn − 1, p0 + kc − 1).
-    let last = (x0 + xn - 1) * sx + (p0 + kc - 1) * sp;
-    assert!(last < data.len(), "pack: view exceeds its buffer");
+    let last = (x0 + xn - 1)
+        .checked_mul(sx)
+        .and_then(|a| a.checked_add((p0 + kc - 1).checked_mul(sp)?));
+    assert!(
+        matches!(last, Some(l) if l < data.len()),
+        "pack: view exceeds its buffer"
+    );
     assert!(
         dst.len() >= panels * kc * lanes,
         "pack: destination too small"

@@ -49,10 +49,19 @@ impl PackedMatrix {
         let isa = isa.check()?;
         let (k, n) = (b.rows(), b.cols());
         let (_, nr) = tile_dims(isa);
-        let npad = n.div_ceil(nr) * nr;
-        let len = npad
-            .checked_mul(k)
-            .ok_or_else(|| invalid("PackedMatrix", format!("{k}×{n} is too large")))?;
+        let too_large = || invalid("PackedMatrix", format!("{k}×{n} is too large"));
+        let npad = n.div_ceil(nr).checked_mul(nr).ok_or_else(too_large)?;
+        let len = npad.checked_mul(k).ok_or_else(too_large)?;
+        if len == 0 {
+            // N = 0 or K = 0: nothing to pack (and no K loop over a stride-0 view).
+            return Ok(PackedMatrix {
+                data: Vec::new(),
+                k,
+                n,
+                nr,
+                isa,
+            });
+        }
         let mut data = vec![0.0f32; len];
         let mut pc = 0;
         while pc < k {

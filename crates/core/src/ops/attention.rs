@@ -50,12 +50,17 @@ impl<'a> QkvView<'a> {
     /// A view of the output of a fused QKV projection: rows of `[q | k | v]`, each `d_model`
     /// wide, as PyTorch's `in_proj_weight` produces them.
     pub fn packed(qkv: &'a [f32], d_model: usize) -> Self {
-        let at = |i: usize| qkv.get(i * d_model..).unwrap_or(&[]);
+        // Checked: an absurd width gives empty views, which `attention` then rejects.
+        let at = |i: usize| {
+            i.checked_mul(d_model)
+                .and_then(|o| qkv.get(o..))
+                .unwrap_or(&[])
+        };
         QkvView {
             q: at(0),
             k: at(1),
             v: at(2),
-            row_stride: 3 * d_model,
+            row_stride: d_model.saturating_mul(3),
         }
     }
 }
@@ -167,7 +172,11 @@ pub fn attention(
         if s.len == 0 || width == 0 {
             continue;
         }
-        let need = (rows - 1) * qkv.row_stride + width;
+        let overflow = || invalid("attention", "buffer extents overflow usize");
+        let need = (rows - 1)
+            .checked_mul(qkv.row_stride)
+            .and_then(|x| x.checked_add(width))
+            .ok_or_else(overflow)?;
         for (name, buf) in [("q", qkv.q), ("k", qkv.k), ("v", qkv.v)] {
             if buf.len() < need {
                 return Err(shape_mismatch(
@@ -180,7 +189,10 @@ pub fn attention(
                 ));
             }
         }
-        let need_out = (rows - 1) * out_stride + width;
+        let need_out = (rows - 1)
+            .checked_mul(out_stride)
+            .and_then(|x| x.checked_add(width))
+            .ok_or_else(overflow)?;
         if out.len() < need_out {
             return Err(shape_mismatch(
                 "attention",
@@ -201,7 +213,11 @@ pub fn attention(
                     format!("row stride {row_stride}"),
                 ));
             }
-            let need_m = b * batch_stride + (s.len - 1) * row_stride + s.len;
+            let need_m = b
+                .checked_mul(batch_stride)
+                .and_then(|x| x.checked_add((s.len - 1).checked_mul(row_stride)?))
+                .and_then(|x| x.checked_add(s.len))
+                .ok_or_else(overflow)?;
             if data.len() < need_m {
                 return Err(shape_mismatch(
                     "attention",
@@ -220,7 +236,12 @@ pub fn attention(
     {
         return Err(invalid("attention", "sequences overlap"));
     }
-    let probs_len = seqs.len() * h * smax * smax;
+    let probs_len = seqs
+        .len()
+        .checked_mul(h)
+        .and_then(|x| x.checked_mul(smax))
+        .and_then(|x| x.checked_mul(smax))
+        .ok_or_else(|| invalid("attention", "probs size overflows usize"))?;
     if let Some(p) = &probs {
         if p.len() != probs_len {
             return Err(shape_mismatch(
