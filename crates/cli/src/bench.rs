@@ -1,6 +1,6 @@
 //! `qkv bench …`: each subcommand measures qkv beside its comparison in the same run.
 
-use crate::{bench_attention, bench_embed, bench_encoder, bench_gemm};
+use crate::{bench_all, bench_attention, bench_embed, bench_encoder, bench_gemm};
 use clap::{Args, Subcommand};
 
 /// Arguments common to every benchmark.
@@ -46,6 +46,9 @@ enum What {
     Encoder(Common),
     /// Sentence embeddings of a model directory on the MiniLM benchmark batch.
     Embed(bench_embed::EmbedBenchArgs),
+    /// Every bench above in one run (embed with --model), each row tagged with its ISA, CPU
+    /// and qkv version.
+    All(bench_all::AllArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -55,5 +58,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         What::Attention(c) => bench_attention::run(&c),
         What::Encoder(c) => bench_encoder::run(&c),
         What::Embed(a) => bench_embed::run(&a),
+        What::All(a) => bench_all::run(&a),
     }
 }

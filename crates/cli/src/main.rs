@@ -3,6 +3,7 @@
 
 mod alloc_count;
 mod bench;
+mod bench_all;
 mod bench_attention;
 mod bench_embed;
 mod bench_encoder;
