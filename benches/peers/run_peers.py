@@ -185,11 +185,14 @@ def markdown(meta, agg):
 
     out = [f"# qkv beside PyTorch and ONNX Runtime — {meta['date']}", "",
            f"- CPU: {meta['cpu']} ({meta['cores']} logical cores), ISA used by qkv: {meta['isa']}",
-           f"- qkv {meta['qkv_version']}; peers: "
+           f"- qkv {meta['qkv_version']}"
+           + (f" (commit {meta['qkv_commit']})" if meta.get("qkv_commit") else "") + "; peers: "
            + ", ".join(f"{k} {v}" for k, v in meta.get("peer_versions", {}).items()),
            f"- {meta['rounds']} interleaved rounds, reps per measurement {meta['reps']}; "
            f"load average before / after: {meta['load_before']} / {meta['load_after']}; "
-           f"wall time {meta['wall_s'] / 60:.1f} min",
+           f"wall time {meta['wall_s'] / 60:.1f} min"
+           + ("; 1-min load during the run: median {median:.2f} (range {min:.2f}–{max:.2f})"
+              .format(**meta["load_1min_during"]) if meta.get("load_1min_during") else ""),
            "- Figures are medians over rounds of per-process medians. Ratios are speed ratios "
            "(qkv's speed / the peer's): above 1, qkv is faster. `spread` = (max − min) / median "
            "of qkv's figure across rounds.", ""]
@@ -275,6 +278,8 @@ def main():
                    help="directory for peers_<date>.json / .md")
     p.add_argument("--tag", default=None, help="file name stem (default: peers_<date>)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per command")
+    p.add_argument("--commit", default=None,
+                   help="the commit the qkv binary was built from, for the record")
     a = p.parse_args()
 
     benches = [b for b in a.benches.split(",") if b]
@@ -295,7 +300,8 @@ def main():
     started = time.time()
     meta = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "cpu": cpu_model(),
             "cores": os.cpu_count(), "rounds": a.rounds, "reps": a.reps, "threads": threads,
-            "benches": benches, "load_before": loadavg(), "loads": []}
+            "benches": benches, "load_before": loadavg(), "loads": [],
+            "qkv_binary": os.path.abspath(a.qkv), "qkv_commit": a.commit}
     raw = []
     step = 0
     for rnd in range(a.rounds):
@@ -325,6 +331,10 @@ def main():
                         meta["peer_versions"] = rows[0]["versions"]
             meta["loads"].append(loadavg())
     meta["load_after"] = loadavg()
+    ones = [x["load"][0] for x in raw if x.get("load")]
+    if ones:
+        meta["load_1min_during"] = {"min": min(ones), "median": statistics.median(ones),
+                                    "max": max(ones)}
     meta["wall_s"] = time.time() - started
     meta.setdefault("isa", "?")
     meta.setdefault("qkv_version", "?")
