@@ -27,9 +27,20 @@ def rows(res, bench, threads=None):
 
 def subtitle(res):
     m = res["meta"]
-    load = m.get("load_before")
-    return (f"{m['cpu']}, qkv {m.get('qkv_version', '?')} ({m.get('isa', '?')}); "
-            f"medians of {m['rounds']} interleaved rounds; load avg {load[0] if load else '?'}")
+    during = m.get("load_1min_during")
+    load = (f"1-min load median {during['median']:.2f}" if during
+            else f"load avg {m['load_before'][0]:.2f}" if m.get("load_before") else "load ?")
+    commit = f" {m['qkv_commit']}" if m.get("qkv_commit") else ""
+    return (f"{m['cpu']}, qkv {m.get('qkv_version', '?')}{commit} ({m.get('isa', '?')}); "
+            f"medians of {m['rounds']} interleaved rounds; {load}")
+
+
+def plain_log2_axis(ax, ticks):
+    """A log₂ x axis labelled with the plain numbers."""
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([str(t) for t in ticks])
+    ax.minorticks_off()
 
 
 def plot_gemm(res, out):
@@ -77,7 +88,7 @@ def plot_attention(res, out):
                                  ("naive_ms", "qkv unfused (GEMM + softmax + GEMM)", OTHER, "--s"),
                                  ("torch_ms", "PyTorch SDPA", TORCH, "-^")]:
             ax.plot(seq, [r.get(key) for r in rs], st, color=c, label=name, ms=4)
-        ax.set_xscale("log", base=2)
+        plain_log2_axis(ax, seq)
         ax.set_yscale("log")
         ax.set_xlabel("sequence length (batch 1, 12 heads, d_head 64)")
         ax.set_ylabel("ms per call")
@@ -107,7 +118,9 @@ def plot_minilm(res, out):
                                  ("ort_sent_per_s", "ONNX Runtime", ORT, "s")]:
             ax.plot(bs, [r.get(key) for r in rs], st, marker=mk, color=c, ms=4,
                     label=f"{name}, {n} thr")
-    ax.set_xscale("log", base=2)
+    ticks = sorted({r["batch_size"] for r in b})
+    if ticks:
+        plain_log2_axis(ax, ticks)
     ax.set_xlabel("sentences per forward pass (32 sentences in all)")
     ax.set_ylabel("sentences/s (model only, pre-tokenized)")
     ax.set_title("all-MiniLM-L6-v2 vs batch size")
