@@ -1,10 +1,10 @@
 //! Run-time choice of the instruction set, decided once.
 //!
-//! [`Isa::best`] picks the widest kernel this CPU runs; `QKV_ISA=avx512|avx2|portable|scalar`
+//! [`Isa::active`] picks the widest kernel this CPU runs; `QKV_ISA=avx512|avx2|portable|scalar`
 //! forces one (an unavailable choice falls back to the best one with a warning on stderr), so
 //! tests and benchmarks can exercise every path the host has. The crate-private `dispatch`
 //! runs a kernel generic over the SIMD token inside a `#[target_feature]` shim for the chosen
-//! token. With the `internals` feature, [`require_tested`] lets per-ISA test loops fail when
+//! token. With the `internals` feature, `require_tested` lets per-ISA test loops fail when
 //! an ISA that CI requires (`QKV_REQUIRE_ISAS`) would be skipped.
 
 use crate::error::{Error, Result};

@@ -8,7 +8,7 @@
 //! ## What is here
 //! | task | call | options and types |
 //! |---|---|---|
-//! | `C ← α·A·B + β·C` | [`gemm`], [`gemm_packed`] | [`GemmOptions`], [`PackedMatrix`], [`MatRef`], [`MatMut`] |
+//! | `C ← α·A·B + β·C` | [`gemm()`], [`gemm_packed`] | [`GemmOptions`], [`PackedMatrix`], [`MatRef`], [`MatMut`] |
 //! | fused multi-head attention | [`attention`] | [`AttentionParams`], [`QkvView`], [`Seq`], [`Mask`] |
 //! | softmax of rows | [`softmax_rows`] | |
 //! | LayerNorm, plain and after a residual add | [`layer_norm`], [`add_layer_norm`] | |

@@ -257,3 +257,44 @@ fn write_probs(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The regions the kernel reads and writes through raw pointers are disjoint slices of one
+    /// buffer, in layout order, each of its planned size (issue 17: no pointer of a microkernel
+    /// call may come from a borrow that another call's `&mut` invalidates).
+    #[test]
+    fn scratch_regions_are_disjoint_and_sized() {
+        for (len, d, bk, mr, nr) in [
+            (1, 1, 1, 4, 4),
+            (130, 64, 130, 8, 48),
+            (2000, 33, 384, 6, 16),
+        ] {
+            let lay = Layout::new(len, d, bk, mr, nr);
+            let mut buf = vec![0.0f32; lay.total() + 5];
+            let start = buf.as_ptr() as usize;
+            let sc = lay.split(&mut buf);
+            let regions = [
+                (&sc.kp, lay.kp),
+                (&sc.vp, lay.vp),
+                (&sc.qp, lay.qp),
+                (&sc.sc, lay.sc),
+                (&sc.pp, lay.pp),
+                (&sc.o, lay.o),
+            ];
+            let mut at = start;
+            for (r, size) in regions {
+                assert_eq!(r.len(), size);
+                assert_eq!(
+                    r.as_ptr() as usize,
+                    at,
+                    "regions are consecutive, not overlapping"
+                );
+                at += 4 * size;
+            }
+            assert_eq!(at, start + 4 * lay.total());
+        }
+    }
+}
