@@ -1,13 +1,13 @@
 //! Run-time choice of the instruction set, decided once.
 //!
-//! [`Isa::best`] picks the widest kernel this CPU runs; `QKV_ISA=avx512|avx2|portable|scalar`
+//! [`Isa::active`] picks the widest kernel this CPU runs; `QKV_ISA=avx512|avx2|portable|scalar`
 //! forces one (an unavailable choice falls back to the best one with a warning on stderr), so
-//! tests and benchmarks can exercise every path the host has. [`dispatch`] runs a
-//! [`SimdOp`] inside a `#[target_feature]` shim for the chosen token.
+//! tests and benchmarks can exercise every path the host has. The crate-private `dispatch`
+//! runs a kernel generic over the SIMD token inside a `#[target_feature]` shim for the chosen
+//! token. With the `internals` feature, `require_tested` lets per-ISA test loops fail when
+//! an ISA that CI requires (`QKV_REQUIRE_ISAS`) would be skipped.
 
 use crate::error::{Error, Result};
-use crate::simd::portable::Portable;
-use crate::simd::scalar::Scalar;
 #[cfg(target_arch = "x86_64")]
 use crate::simd::x86::{Avx2, Avx512};
 use crate::simd::SimdOp;
@@ -112,13 +112,19 @@ impl FromStr for Isa {
 }
 
 /// Defines a dispatcher: a function that runs an op trait's generic `run` inside a
-/// `#[target_feature]` shim for the token of the requested ISA. Written once as a macro because
-/// the GEMM needs a second dispatcher whose ops are generic over [`crate::gemm::TileShape`].
+/// `#[target_feature]` shim for the token of the requested ISA. A macro, so that the GEMM can
+/// define its own dispatcher beside its tile traits (`gemm::kernel::dispatch_tile`, whose ops
+/// are generic over the register-tile shape) without this file naming anything of the GEMM.
 macro_rules! define_dispatch {
     ($(#[$doc:meta])* $vis:vis fn $name:ident<Op: $op:path>) => {
         $(#[$doc])*
         #[inline]
-        $vis fn $name<Op: $op>(isa: Isa, op: Op) -> Op::Output {
+        $vis fn $name<Op: $op>(isa: $crate::isa::Isa, op: Op) -> Op::Output {
+            #[cfg(target_arch = "x86_64")]
+            use $crate::simd::x86::{Avx2, Avx512};
+            use $crate::isa::Isa;
+            use $crate::simd::portable::Portable;
+            use $crate::simd::scalar::Scalar;
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 Isa::Avx512 => match Avx512::new() {
@@ -152,16 +158,83 @@ macro_rules! define_dispatch {
         }
     };
 }
+pub(crate) use define_dispatch;
 
 define_dispatch! {
     /// Runs `op` with the token of `isa`, compiled for that instruction set.
     ///
     /// If `isa` is not available on this CPU, falls back to the portable path (never executes
     /// an unsupported instruction).
-    pub fn dispatch<Op: SimdOp>
+    pub(crate) fn dispatch<Op: SimdOp>
 }
 
-define_dispatch! {
-    /// [`dispatch`] for GEMM ops, whose kernels also need the ISA's register-tile shape.
-    pub(crate) fn dispatch_tile<Op: crate::gemm::TileOp>
+/// The ISAs a per-ISA test loop should run on this host, for qkv's own tests (`internals`).
+///
+/// Returns every available ISA, widest first, and prints "`test`: `isa` skipped" on stderr for
+/// the others. `QKV_REQUIRE_ISAS` (a comma list such as `avx512,avx2,portable,scalar`, set by
+/// CI from what its CPU reports) names ISAs that must not be skipped: a loop that would skip
+/// one fails instead of passing without having run it (matrixmultiply's
+/// `MMTEST_ENSUREFEATURE`).
+///
+/// # Panics
+/// When `QKV_REQUIRE_ISAS` names an unknown ISA or one this CPU lacks: a test helper, it fails
+/// the test that called it.
+#[cfg(feature = "internals")]
+pub fn require_tested(test: &str) -> Vec<Isa> {
+    let required = std::env::var("QKV_REQUIRE_ISAS").unwrap_or_default();
+    match tested_isas(&required, Isa::is_available) {
+        Ok(isas) => {
+            for isa in Isa::ALL.into_iter().filter(|i| !isas.contains(i)) {
+                eprintln!("{test}: {isa} skipped (not available on this CPU)");
+            }
+            isas
+        }
+        Err(e) => panic!("{test}: {e}"),
+    }
+}
+
+/// The ISAs for which `available` holds, widest first; an error when the comma list
+/// `required` names an unknown ISA or one that is not available.
+#[cfg(feature = "internals")]
+fn tested_isas(required: &str, available: impl Fn(Isa) -> bool) -> Result<Vec<Isa>> {
+    for name in required.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let isa: Isa = name.parse()?;
+        if !available(isa) {
+            return Err(Error::IsaUnavailable(format!(
+                "{isa} (required by QKV_REQUIRE_ISAS={required}, so its tests may not be skipped)"
+            )));
+        }
+    }
+    Ok(Isa::ALL.into_iter().filter(|&i| available(i)).collect())
+}
+
+#[cfg(all(test, feature = "internals"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_isas_must_be_available() {
+        let no_avx512 = |i: Isa| i != Isa::Avx512;
+        assert_eq!(
+            tested_isas("", no_avx512).unwrap(),
+            [Isa::Avx2, Isa::Portable, Isa::Scalar]
+        );
+        assert_eq!(
+            tested_isas(" avx2 , scalar,", no_avx512).unwrap(),
+            [Isa::Avx2, Isa::Portable, Isa::Scalar]
+        );
+        let err = tested_isas("avx2,avx512", no_avx512).unwrap_err();
+        assert!(err.to_string().contains("avx512"), "{err}");
+        assert!(err.to_string().contains("QKV_REQUIRE_ISAS"), "{err}");
+        assert!(matches!(
+            tested_isas("avx1024", |_| true),
+            Err(Error::IsaUnavailable(n)) if n == "avx1024"
+        ));
+    }
+
+    #[test]
+    fn require_tested_returns_the_available_isas() {
+        // Passes on any host (CI's own QKV_REQUIRE_ISAS is honoured, and must hold here).
+        assert_eq!(require_tested("isa"), Isa::available());
+    }
 }

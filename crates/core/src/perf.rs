@@ -1,5 +1,7 @@
 //! Measurement helpers shared by `qkv bench` and the docs: medians of repeated runs and the
 //! machine's measured FMA peak per ISA.
+//!
+//! `internals` feature: for qkv's own benches and `qkv bench`, not a stable API.
 
 use crate::isa::{dispatch, Isa};
 use crate::simd::{Simd, SimdOp};

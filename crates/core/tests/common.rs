@@ -22,16 +22,8 @@ pub fn randn_vec(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Every ISA the host can run; prints "skipped" for the others.
+/// Every ISA the host can run; prints "skipped" for the others, and fails the test when one
+/// that `QKV_REQUIRE_ISAS` names would be skipped ([`qkv_core::isa::require_tested`]).
 pub fn host_isas(test: &str) -> Vec<Isa> {
-    Isa::ALL
-        .into_iter()
-        .filter(|isa| {
-            let ok = isa.is_available();
-            if !ok {
-                eprintln!("{test}: {isa} skipped (not available on this CPU)");
-            }
-            ok
-        })
-        .collect()
+    qkv_core::isa::require_tested(test)
 }

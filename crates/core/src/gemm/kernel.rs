@@ -4,9 +4,44 @@
 //! and a packed B micro-panel (`kc` steps of `NR = NV·LANES` values), compute the `MR×NR` tile
 //! `AB = Ã·B̃` in registers and write `C ← α·AB + β·C` (C is not read when β = 0), then the
 //! epilogue (bias per column, activation) if this is the last K block.
+//!
+//! Kernel selection sits here beside the tile traits (matrixmultiply's `kernel.rs` shape):
+//! [`dispatch_tile`] runs a [`TileOp`] with the token of an ISA, whose [`TileShape`] gives the
+//! register tile. Dependencies run one way: driver (`loops`) → selection → kernels → `simd`.
 
-use super::Epilogue;
+use crate::isa::{define_dispatch, Isa};
 use crate::simd::Simd;
+
+/// What happens to a finished tile after α·AB + β·C (only on the last K block).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Epilogue {
+    /// `max(0, x)`.
+    pub relu: bool,
+}
+
+/// A GEMM computation generic over an ISA with a register tile, run by [`dispatch_tile`].
+pub(crate) trait TileOp {
+    type Output;
+    fn run<S: TileShape>(self, s: S) -> Self::Output;
+}
+
+define_dispatch! {
+    /// Runs a [`TileOp`] with the token of `isa` (the crate's SIMD dispatch, for ops that also
+    /// need the ISA's register-tile shape).
+    pub(crate) fn dispatch_tile<Op: TileOp>
+}
+
+/// `(MR, NR)` of the microkernel of `isa`.
+pub(crate) fn tile_dims(isa: Isa) -> (usize, usize) {
+    struct Dims;
+    impl TileOp for Dims {
+        type Output = (usize, usize);
+        fn run<S: TileShape>(self, _: S) -> (usize, usize) {
+            (S::MR, S::NR)
+        }
+    }
+    dispatch_tile(isa, Dims)
+}
 
 /// Register-tile shape of one ISA and its instantiated microkernel. `MR·NV` accumulators + `NV`
 /// B registers + 1 broadcast must fit the register file; `MR·NV` must cover FMA latency × FMA
@@ -206,11 +241,11 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize>(
 
 /// Hot-cache speed of the microkernel alone (`cargo test --release -p qkv-core --lib probe --
 /// --ignored --nocapture`): separates the kernel's quality from the memory hierarchy's.
-#[cfg(test)]
+#[cfg(all(test, feature = "internals"))]
 mod probe {
     use super::*;
     struct P;
-    impl crate::gemm::TileOp for P {
+    impl TileOp for P {
         type Output = f64;
         #[inline(always)]
         fn run<S: TileShape>(self, s: S) -> f64 {
@@ -240,10 +275,10 @@ mod probe {
     #[test]
     #[ignore]
     fn probe_kernel() {
-        for isa in crate::Isa::available() {
+        for isa in crate::isa::require_tested("probe_kernel") {
             eprintln!(
                 "{isa}: {:.1} GFLOP/s hot, peak {:.1}",
-                crate::isa::dispatch_tile(isa, P),
+                dispatch_tile(isa, P),
                 crate::perf::fma_peak_gflops(isa)
             );
         }

@@ -3,10 +3,10 @@
 //! order whatever the thread count: results are bit-identical for 1 and N threads.
 
 use super::blocking::{KC, MC, NC, PARALLEL_MIN_FLOPS};
-use super::kernel::{TileArgs, TileShape};
+use super::kernel::{dispatch_tile, tile_dims, Epilogue, TileArgs, TileOp, TileShape};
 use super::pack::{pack_a, pack_b, packed_a_len, packed_b_len};
-use super::{tile_dims, Epilogue, PackedMatrix, TileOp};
-use crate::isa::{dispatch_tile, Isa};
+use super::packed::PackedMatrix;
+use crate::isa::Isa;
 use crate::mat::MatRef;
 use rayon::prelude::*;
 

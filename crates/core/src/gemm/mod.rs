@@ -15,13 +15,15 @@ mod loops;
 pub(crate) mod pack;
 mod packed;
 
+/// The cache-blocking constants (`internals` feature: for qkv's tests and benches, not API).
+#[cfg(feature = "internals")]
 pub use blocking::{KC, MC, NC};
-pub(crate) use kernel::{TileArgs, TileShape};
 pub use packed::PackedMatrix;
 
 use crate::error::{invalid, shape_mismatch, Result};
 use crate::isa::Isa;
 use crate::mat::{MatMut, MatRef};
+use kernel::Epilogue;
 use loops::{BSource, Problem};
 
 /// Options of one product. `Default` is `C ← A·B` on the active ISA, parallel when worth it.
@@ -53,32 +55,6 @@ impl Default for GemmOptions<'_> {
             parallel: true,
         }
     }
-}
-
-/// What happens to a finished tile after α·AB + β·C (only on the last K block).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Epilogue {
-    /// `max(0, x)`.
-    pub relu: bool,
-}
-
-/// A GEMM computation generic over an ISA with a register tile, run by
-/// [`crate::isa::dispatch_tile`].
-pub(crate) trait TileOp {
-    type Output;
-    fn run<S: TileShape>(self, s: S) -> Self::Output;
-}
-
-/// `(MR, NR)` of the microkernel of `isa`.
-pub(crate) fn tile_dims(isa: Isa) -> (usize, usize) {
-    struct Dims;
-    impl TileOp for Dims {
-        type Output = (usize, usize);
-        fn run<S: TileShape>(self, _: S) -> (usize, usize) {
-            (S::MR, S::NR)
-        }
-    }
-    crate::isa::dispatch_tile(isa, Dims)
 }
 
 /// `C ← α·A·B + β·C` (+ bias, ReLU) with `A: M×K`, `B: K×N`, `C: M×N`.

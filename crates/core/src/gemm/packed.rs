@@ -1,8 +1,8 @@
 //! Weights packed once: a model's matrices never change, so packing them per call is waste.
 
 use super::blocking::KC;
+use super::kernel::tile_dims;
 use super::pack::{pack_b, packed_b_len};
-use super::tile_dims;
 use crate::error::{invalid, Result};
 use crate::isa::Isa;
 use crate::mat::MatRef;

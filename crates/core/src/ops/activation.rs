@@ -4,7 +4,7 @@
 //! about 1e-7·max(1, |x|) of the true value, NaN propagates through every activation (ReLU
 //! included), GELU(−∞) = 0 and GELU(+∞) = +∞.
 
-use super::softmax::{check_rows, for_row_chunks};
+use super::rows::{check_rows, for_row_chunks};
 use crate::error::{shape_mismatch, Result};
 use crate::isa::{dispatch, Isa};
 use crate::simd::math::{erf, tanh};

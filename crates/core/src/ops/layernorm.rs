@@ -8,7 +8,7 @@
 //! magnitude, so pass 2 also sums `d = x − m`, and `c = Σd/n` corrects both the centering
 //! (`x − m − c`) and the variance (`(Σd² − c·Σd)/n`). See `docs/numerics.md`.
 
-use super::softmax::{check_rows, for_row_chunks};
+use super::rows::{check_rows, for_row_chunks};
 use crate::error::{invalid, shape_mismatch, Result};
 use crate::isa::{dispatch, Isa};
 use crate::simd::{Simd, SimdOp};

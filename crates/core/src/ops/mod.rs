@@ -4,4 +4,5 @@
 pub mod activation;
 pub mod attention;
 pub mod layernorm;
+mod rows;
 pub mod softmax;

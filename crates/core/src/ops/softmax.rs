@@ -6,65 +6,11 @@
 //! anywhere in a row makes the whole row NaN. Each row is computed alone by the same code, so
 //! results do not depend on the number of threads. See `docs/numerics.md`.
 
-use crate::error::{shape_mismatch, Result};
+use super::rows::{check_rows, for_row_chunks, row_max, scale_in_place};
+use crate::error::Result;
 use crate::isa::{dispatch, Isa};
 use crate::simd::math::exp;
 use crate::simd::{Simd, SimdOp};
-use rayon::prelude::*;
-
-/// Below this many elements a row-wise op runs on the calling thread.
-const PAR_MIN_ELEMS: usize = 32 * 1024;
-/// Smallest piece of work (in elements) handed to one rayon task.
-const CHUNK_MIN_ELEMS: usize = 8 * 1024;
-
-/// Checks that a buffer of `len` elements holds a row-major `[rows, cols]` matrix.
-pub(crate) fn check_rows(
-    op: &'static str,
-    what: &str,
-    len: usize,
-    rows: usize,
-    cols: usize,
-) -> Result<()> {
-    if rows.checked_mul(cols) == Some(len) {
-        Ok(())
-    } else {
-        Err(shape_mismatch(
-            op,
-            format!(
-                "{what} [{rows}, {cols}] ({} elements)",
-                rows.saturating_mul(cols)
-            ),
-            format!("{len} elements"),
-        ))
-    }
-}
-
-/// Calls `f(first_row, rows)` on consecutive groups of whole rows of a row-major `[_, cols]`
-/// buffer, in parallel with rayon when the buffer holds at least [`PAR_MIN_ELEMS`] elements.
-///
-/// How rows are grouped depends on the thread count, but every row is computed by the same
-/// code on its own, so results are bit-identical for any number of threads. Shared by the
-/// row-wise ops (softmax, LayerNorm, activations).
-pub(crate) fn for_row_chunks<F>(x: &mut [f32], cols: usize, f: F)
-where
-    F: Fn(usize, &mut [f32]) + Sync,
-{
-    if x.is_empty() || cols == 0 {
-        return;
-    }
-    let rows = x.len() / cols;
-    let threads = rayon::current_num_threads();
-    if x.len() < PAR_MIN_ELEMS || threads == 1 {
-        return f(0, x);
-    }
-    // Big enough to amortize a task, small enough for about four tasks per thread.
-    let per = CHUNK_MIN_ELEMS
-        .div_ceil(cols)
-        .max(rows.div_ceil(4 * threads));
-    x.par_chunks_mut(per * cols)
-        .enumerate()
-        .for_each(|(i, chunk)| f(i * per, chunk));
-}
 
 /// Softmax of every row of a row-major `[rows, cols]` matrix, in place, on [`Isa::active`].
 ///
@@ -121,6 +67,7 @@ impl SimdOp for SoftmaxRows<'_> {
 #[inline(always)]
 pub(crate) fn softmax_row<S: Simd>(s: S, row: &mut [f32], scale: f32) {
     debug_assert!(scale > 0.0 && scale.is_finite(), "softmax scale {scale}");
+    // Pass 1: the max (a NaN that it skips still makes the sum, hence the row, NaN).
     let max = row_max(s, row);
     // A row of −∞ has max −∞ and x − max = NaN; shifting by 0 instead gives e = 0 everywhere
     // (sum 0 → zeros below) while a NaN entry still makes the sum NaN.
@@ -129,38 +76,6 @@ pub(crate) fn softmax_row<S: Simd>(s: S, row: &mut [f32], scale: f32) {
     // Pass 3: normalize by the reciprocal (sum ≥ 1 unless the row was fully masked).
     let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
     scale_in_place(s, row, inv);
-}
-
-/// Pass 1: the row's maximum, starting from −∞. (A NaN may or may not survive the max; pass 2
-/// makes the row NaN either way.)
-#[inline(always)]
-fn row_max<S: Simd>(s: S, row: &[f32]) -> f32 {
-    let l = S::LANES;
-    let n = row.len();
-    let ninf = s.splat(f32::NEG_INFINITY);
-    // Four accumulators: max has a latency of 4 cycles on x86.
-    let mut acc = [ninf; 4];
-    let mut i = 0;
-    while i + 4 * l <= n {
-        for (k, a) in acc.iter_mut().enumerate() {
-            // SAFETY: i + 4·LANES ≤ n.
-            *a = s.max(*a, unsafe { s.load(row.as_ptr().add(i + k * l)) });
-        }
-        i += 4 * l;
-    }
-    while i + l <= n {
-        // SAFETY: i + LANES ≤ n.
-        acc[0] = s.max(acc[0], unsafe { s.load(row.as_ptr().add(i)) });
-        i += l;
-    }
-    if i < n {
-        // SAFETY: n − i < LANES readable values; the padding (−∞) cannot raise the max.
-        acc[0] = s.max(acc[0], unsafe {
-            s.load_partial(row.as_ptr().add(i), n - i, f32::NEG_INFINITY)
-        });
-    }
-    let m = s.max(s.max(acc[0], acc[1]), s.max(acc[2], acc[3]));
-    s.reduce_max(m)
 }
 
 /// Pass 2: `x ← exp(scale·(x − shift))` in place; returns the sum.
@@ -203,31 +118,7 @@ fn exp_store_sum<S: Simd>(s: S, row: &mut [f32], shift: f32, scale: f32) -> f32 
     s.reduce_sum(s.sub(acc, comp))
 }
 
-/// `x ← c·x` in place.
-#[inline(always)]
-fn scale_in_place<S: Simd>(s: S, row: &mut [f32], c: f32) {
-    let l = S::LANES;
-    let n = row.len();
-    let vc = s.splat(c);
-    let mut i = 0;
-    while i + l <= n {
-        // SAFETY: i + LANES ≤ n.
-        unsafe {
-            let p = row.as_mut_ptr().add(i);
-            s.store(p, s.mul(s.load(p), vc));
-        }
-        i += l;
-    }
-    if i < n {
-        // SAFETY: n − i < LANES values remain.
-        unsafe {
-            let p = row.as_mut_ptr().add(i);
-            s.store_partial(p, n - i, s.mul(s.load_partial(p, n - i, 0.0), vc));
-        }
-    }
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "internals"))]
 mod tests {
     use super::*;
 
@@ -238,7 +129,7 @@ mod tests {
             .map(|i| ((i * 7919) % 97) as f32 * 0.37 - 15.0)
             .collect();
         let scale = 0.125;
-        for isa in Isa::available() {
+        for isa in crate::isa::require_tested("scaled_row_matches_f64") {
             let mut y = x.clone();
             dispatch(
                 isa,

@@ -1,5 +1,7 @@
 //! Naive references, kept beside the fast kernels: the definition each kernel is tested against.
 //! Written for clarity, accumulating in f64.
+//!
+//! `internals` feature: for qkv's own tests, benches and fuzzing, not a stable API.
 
 use crate::mat::MatRef;
 

@@ -7,25 +7,31 @@
 //! A token (`Avx512`, `Avx2`, `Portable`, `Scalar`) is a zero-sized value that can only be made
 //! when the CPU supports its instruction set; holding one is the proof that calling its
 //! intrinsics is sound.
+//!
+//! The module is private to the crate, which seals [`Simd`]: these four tokens are the only
+//! implementations, so the default methods below may rely on `LANES ≤ 16` (checked at compile
+//! time all the same) and no downstream type can meet the written contract while breaking it.
 
-pub mod math;
-pub mod portable;
-pub mod scalar;
+pub(crate) mod math;
+pub(crate) mod portable;
+pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
-pub mod x86;
+pub(crate) mod x86;
+
+/// Lanes of the widest token (AVX-512): the size of the stack buffer behind the default
+/// `load_partial`/`store_partial`.
+const PARTIAL_MAX: usize = 16;
 
 /// Vector operations on `LANES` f32 lanes. All methods are `#[inline(always)]` in every
 /// implementation so they melt into the calling kernel.
 ///
 /// `max(a, b)` and `min(a, b)` follow the x86 rule: when either operand is NaN, `b` is returned.
 /// Kernels order their operands with that in mind (the data goes second) so NaN propagates.
-pub trait Simd: Copy + Send + Sync + 'static {
+pub(crate) trait Simd: Copy + Send + Sync + 'static {
     /// One register of `LANES` f32 values.
     type V: Copy;
     /// Number of f32 lanes in [`Simd::V`].
     const LANES: usize;
-    /// Short name used in reports (`avx512`, `avx2`, `portable`, `scalar`).
-    const NAME: &'static str;
 
     /// All lanes set to `x`.
     fn splat(self, x: f32) -> Self::V;
@@ -46,10 +52,11 @@ pub trait Simd: Copy + Send + Sync + 'static {
     /// Broadcasts the f32 at `p`.
     ///
     /// # Safety
-    /// `p` must be valid for reading one f32.
+    /// `p` must be valid for reading one f32 and aligned to 4 bytes (as every pointer into a
+    /// `[f32]` is): implementations read through `&*p`.
     #[inline(always)]
     unsafe fn broadcast(self, p: *const f32) -> Self::V {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller guarantees a readable, aligned f32 at `p`.
         self.splat(unsafe { *p })
     }
     /// `a + b`.
@@ -86,38 +93,51 @@ pub trait Simd: Copy + Send + Sync + 'static {
         let _ = p;
     }
 
-    /// Loads the first `n < LANES` values and fills the rest with `fill`.
+    /// Loads the first `n` values (`n ≤ LANES`; kernels use it for tails, `n < LANES`) and
+    /// fills the other lanes with `fill`.
     ///
     /// # Safety
-    /// `p` must be valid for reading `n` f32.
+    /// `n ≤ LANES`, and `p` must be valid for reading `n` f32 (no alignment needed). The default
+    /// implementation checks `n ≤ LANES` and panics otherwise, never overruns its buffer.
     #[inline(always)]
     unsafe fn load_partial(self, p: *const f32, n: usize, fill: f32) -> Self::V {
-        let mut buf = [fill; 16];
-        debug_assert!(n <= Self::LANES && Self::LANES <= 16);
-        // SAFETY: the caller guarantees `n` readable values; `buf` holds 16 >= n.
+        const { assert!(Self::LANES <= PARTIAL_MAX) };
+        assert!(n <= Self::LANES, "load_partial: n = {n} > LANES");
+        let mut buf = [fill; PARTIAL_MAX];
+        // SAFETY: the caller guarantees `n` readable values; `buf` holds PARTIAL_MAX >= LANES
+        // >= n (both checked above); the two do not overlap (`buf` is a fresh local).
         unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n) };
-        // SAFETY: `buf` holds 16 >= LANES values.
+        // SAFETY: `buf` holds PARTIAL_MAX >= LANES values.
         unsafe { self.load(buf.as_ptr()) }
     }
-    /// Stores the first `n < LANES` lanes of `v`.
+    /// Stores the first `n` lanes of `v` (`n ≤ LANES`; kernels use it for tails, `n < LANES`).
     ///
     /// # Safety
-    /// `p` must be valid for writing `n` f32.
+    /// `n ≤ LANES`, and `p` must be valid for writing `n` f32 (no alignment needed). The
+    /// default implementation checks `n ≤ LANES` and panics otherwise, never overruns.
     #[inline(always)]
     unsafe fn store_partial(self, p: *mut f32, n: usize, v: Self::V) {
-        let mut buf = [0.0f32; 16];
-        debug_assert!(n <= Self::LANES && Self::LANES <= 16);
-        // SAFETY: `buf` holds 16 >= LANES values.
+        const { assert!(Self::LANES <= PARTIAL_MAX) };
+        assert!(n <= Self::LANES, "store_partial: n = {n} > LANES");
+        let mut buf = [0.0f32; PARTIAL_MAX];
+        // SAFETY: `buf` holds PARTIAL_MAX >= LANES values.
         unsafe { self.store(buf.as_mut_ptr(), v) };
-        // SAFETY: the caller guarantees `n` writable values.
+        // SAFETY: the caller guarantees `n` writable values; `n <= LANES <= PARTIAL_MAX`
+        // values of `buf` are initialized; the two do not overlap.
         unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), p, n) };
     }
 }
 
 /// A computation generic over the instruction set, run by [`crate::isa::dispatch`].
-pub trait SimdOp {
+pub(crate) trait SimdOp {
     /// What the computation returns.
     type Output;
     /// Runs with the given token. Implementations should be `#[inline(always)]`.
     fn run<S: Simd>(self, s: S) -> Self::Output;
 }
+
+#[cfg(all(test, feature = "internals"))]
+mod math_tests;
+
+#[cfg(test)]
+mod contract_tests;

@@ -12,7 +12,6 @@ pub struct Portable;
 impl Simd for Portable {
     type V = f32x8;
     const LANES: usize = 8;
-    const NAME: &'static str = "portable";
 
     #[inline(always)]
     fn splat(self, x: f32) -> f32x8 {

@@ -9,7 +9,6 @@ pub struct Scalar;
 impl Simd for Scalar {
     type V = f32;
     const LANES: usize = 1;
-    const NAME: &'static str = "scalar";
 
     #[inline(always)]
     fn splat(self, x: f32) -> f32 {

@@ -40,7 +40,6 @@ impl Avx512 {
 impl Simd for Avx2 {
     type V = __m256;
     const LANES: usize = 8;
-    const NAME: &'static str = "avx2";
 
     #[inline(always)]
     fn splat(self, x: f32) -> __m256 {
@@ -56,6 +55,7 @@ impl Simd for Avx2 {
     }
     #[inline(always)]
     unsafe fn broadcast(self, p: *const f32) -> __m256 {
+        // `&*p` needs `p` aligned: part of `Simd::broadcast`'s contract.
         unsafe { _mm256_broadcast_ss(&*p) }
     }
     #[inline(always)]
@@ -135,7 +135,6 @@ impl Simd for Avx2 {
 impl Simd for Avx512 {
     type V = __m512;
     const LANES: usize = 16;
-    const NAME: &'static str = "avx512";
 
     #[inline(always)]
     fn splat(self, x: f32) -> __m512 {
@@ -149,6 +148,8 @@ impl Simd for Avx512 {
     unsafe fn store(self, p: *mut f32, v: __m512) {
         unsafe { _mm512_storeu_ps(p, v) }
     }
+    // Masked loads and stores touch only lanes `< min(n, 16)`, all inside the `n` values the
+    // caller vouches for, so these cannot overrun even when `n > LANES` breaks the contract.
     #[inline(always)]
     unsafe fn load_partial(self, p: *const f32, n: usize, fill: f32) -> __m512 {
         unsafe {

@@ -1,0 +1,94 @@
+//! The attention call's vocabulary: where Q, K and V live, the sequences of a batch, the mask,
+//! and the shape options.
+
+use crate::isa::Isa;
+
+/// Where Q, K and V live (see the [module docs](super) for the layout).
+#[derive(Clone, Copy, Debug)]
+pub struct QkvView<'a> {
+    /// Queries.
+    pub q: &'a [f32],
+    /// Keys.
+    pub k: &'a [f32],
+    /// Values.
+    pub v: &'a [f32],
+    /// Elements between consecutive tokens (e.g. `3·d_model` for a packed QKV buffer).
+    pub row_stride: usize,
+}
+
+impl<'a> QkvView<'a> {
+    /// A view of the output of a fused QKV projection: rows of `[q | k | v]`, each `d_model`
+    /// wide, as PyTorch's `in_proj_weight` produces them.
+    pub fn packed(qkv: &'a [f32], d_model: usize) -> Self {
+        // Checked: an absurd width gives empty views, which `attention` then rejects.
+        let at = |i: usize| {
+            i.checked_mul(d_model)
+                .and_then(|o| qkv.get(o..))
+                .unwrap_or(&[])
+        };
+        QkvView {
+            q: at(0),
+            k: at(1),
+            v: at(2),
+            row_stride: d_model.saturating_mul(3),
+        }
+    }
+}
+
+/// One sequence: its tokens are rows `start..start + len`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seq {
+    /// First row.
+    pub start: usize,
+    /// Number of tokens (queries and keys: self-attention).
+    pub len: usize,
+}
+
+/// Which scores are hidden. Key padding is expressed by each [`Seq`]'s own length.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Mask<'a> {
+    /// Every query sees every key of its sequence.
+    #[default]
+    None,
+    /// Query `i` sees keys `0..=i`.
+    Causal,
+    /// Added to the scores: element `(i, j)` of sequence `b` at
+    /// `data[b·batch_stride + i·row_stride + j]` (`batch_stride` = 0 shares one mask).
+    /// Use `-inf` to hide a key.
+    Additive {
+        /// The mask values.
+        data: &'a [f32],
+        /// Elements between rows (the mask's width, ≥ every sequence length).
+        row_stride: usize,
+        /// Elements between sequences' masks (0: one mask for all).
+        batch_stride: usize,
+    },
+}
+
+/// Shape and options of one attention call.
+#[derive(Clone, Copy, Debug)]
+pub struct AttentionParams {
+    /// Number of heads.
+    pub heads: usize,
+    /// Width of one head.
+    pub d_head: usize,
+    /// Score scale; `None` = `1/√d_head`.
+    pub scale: Option<f32>,
+    /// Instruction set; `None` = [`Isa::active`].
+    pub isa: Option<Isa>,
+    /// Allow rayon to split the work over (sequence, head, query block).
+    pub parallel: bool,
+}
+
+impl AttentionParams {
+    /// `heads` heads of width `d_head`, default scale, active ISA, parallel.
+    pub fn new(heads: usize, d_head: usize) -> Self {
+        AttentionParams {
+            heads,
+            d_head,
+            scale: None,
+            isa: None,
+            parallel: true,
+        }
+    }
+}
