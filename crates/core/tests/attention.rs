@@ -16,6 +16,10 @@ enum MaskKind {
     Additive,
     /// One additive mask per sequence; sequence 0's row 1 fully masked.
     AdditivePerSeq,
+    /// A random per-head bias by key offset (MPNet-style).
+    RelativeBias,
+    /// Keys within this distance of the query (ModernBERT-style local attention).
+    Window(usize),
 }
 
 struct Setup {
@@ -25,6 +29,7 @@ struct Setup {
     d: usize,
     rows: usize,
     mask: Vec<f32>,
+    bias: Vec<f32>,
     smax: usize,
 }
 
@@ -51,6 +56,7 @@ fn setup(lens: &[usize], heads: usize, d: usize, gap: usize, logit: f32, seed: u
             *m = f32::NEG_INFINITY; // never column 0, so no row is fully masked
         }
     }
+    let bias = rand_vec(heads * (2 * smax).saturating_sub(1), seed + 11);
     Setup {
         qkv,
         seqs,
@@ -58,6 +64,7 @@ fn setup(lens: &[usize], heads: usize, d: usize, gap: usize, logit: f32, seed: u
         d,
         rows,
         mask,
+        bias,
         smax,
     }
 }
@@ -77,6 +84,11 @@ impl Setup {
                 row_stride: self.smax,
                 batch_stride: self.smax * self.smax,
             },
+            MaskKind::RelativeBias => Mask::RelativeBias {
+                table: &self.bias,
+                span: self.smax,
+            },
+            MaskKind::Window(radius) => Mask::SlidingWindow { radius },
         }
     }
 
@@ -192,6 +204,58 @@ fn matches_reference_sizes_and_masks() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn relative_bias_and_sliding_windows_match_reference() {
+    for isa in host_isas("relative_bias_and_sliding_windows_match_reference") {
+        for &len in &[1usize, 2, 9, 47, 48, 49, 130] {
+            for &d in &[8usize, 32, 64] {
+                let st = setup(&[len], 3, d, 0, 1.0, (len * 7 + d) as u64);
+                for kind in [
+                    MaskKind::RelativeBias,
+                    MaskKind::Window(0),
+                    MaskKind::Window(1),
+                    MaskKind::Window(4),
+                    MaskKind::Window(60),
+                    MaskKind::Window(1000),
+                ] {
+                    check(isa, &st, kind, 1.0);
+                }
+            }
+        }
+        // Batches with padding rows, and windows across the blocked-keys path.
+        let st = setup(&[5, 1, 17, 9], 2, 16, 3, 1.0, 17);
+        check(isa, &st, MaskKind::RelativeBias, 1.0);
+        check(isa, &st, MaskKind::Window(3), 1.0);
+        let st = setup(&[SINGLE_BLOCK_MAX + 300], 1, 16, 0, 1.0, 23);
+        check(isa, &st, MaskKind::Window(64), 1.0);
+        check(isa, &st, MaskKind::Window(500), 1.0);
+    }
+}
+
+#[test]
+fn relative_bias_table_is_checked() {
+    let st = setup(&[6, 4], 2, 8, 0, 1.0, 1);
+    let w = 16;
+    let mut out = vec![0.0f32; st.rows * w];
+    let short = &st.bias[..st.bias.len() - 1];
+    for (table, span) in [
+        (short, st.smax),
+        (&st.bias[..], st.smax - 1),
+        (&[][..], usize::MAX),
+    ] {
+        let r = attention(
+            st.view(),
+            &st.seqs,
+            &AttentionParams::new(2, 8),
+            Mask::RelativeBias { table, span },
+            &mut out,
+            w,
+            None,
+        );
+        assert!(r.is_err(), "span {span}, table {} accepted", table.len());
     }
 }
 

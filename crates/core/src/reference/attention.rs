@@ -41,6 +41,16 @@ pub fn attention_f64(
                             row_stride,
                             batch_stride,
                         } => data[b * batch_stride + i * row_stride + j] as f64,
+                        Mask::RelativeBias { table, span } => {
+                            table[h * (2 * span - 1) + (j + span - 1 - i)] as f64
+                        }
+                        Mask::SlidingWindow { radius } => {
+                            if i.abs_diff(j) > *radius {
+                                f64::NEG_INFINITY
+                            } else {
+                                0.0
+                            }
+                        }
                     };
                     *v = dot * scale + add;
                 }

@@ -131,7 +131,7 @@ pub(super) fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &
         l[..bq].fill(0.0);
         o[..bq * d].fill(0.0);
 
-        let keys = key_range(&sh.mask, q0, bq, len);
+        let keys = key_range(&sh.mask, q0, bq, len, nr);
         for k0 in keys.clone().step_by(bk) {
             let kb = bk.min(keys.end - k0);
             // Pass 1: S = Q·Kᵀ for this block, rows of width kb.
@@ -170,7 +170,7 @@ pub(super) fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &
             // Pass 2: mask, online softmax, rescale the accumulator.
             for i in 0..bq {
                 let row = &mut sc[i * kb..(i + 1) * kb];
-                apply_mask(s, &sh.mask, t.b, q0 + i, k0, row);
+                apply_mask(s, &sh.mask, (t.b, t.head), q0 + i, k0, row);
                 if let Some(corr) = exp_row_update(s, row, &mut m[i], &mut l[i]) {
                     if corr != 1.0 {
                         scale_in_place(s, &mut o[i * d..(i + 1) * d], corr);
@@ -209,7 +209,7 @@ pub(super) fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &
             }
             if let Some(p) = sh.probs {
                 // Single key block here: P is complete; probs = P / l.
-                write_probs(sh, t, q0, bq, sc, kb, &l, p);
+                write_probs(sh, t, (q0, bq), (k0, kb), sc, &l, p);
             }
         }
         // Pass 4: normalize and write the head's columns of the output rows.
@@ -233,15 +233,14 @@ pub(super) fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &
     }
 }
 
-/// Writes normalized weights of one query block into the probs slab of (sequence, head).
-#[allow(clippy::too_many_arguments)]
+/// Writes normalized weights of one query block (keys `k0..k0 + kb`) into the probs slab of
+/// (sequence, head); the keys the block skipped keep the zeros the scheduler wrote.
 fn write_probs(
     sh: &Shared,
     t: &Task,
-    q0: usize,
-    bq: usize,
+    (q0, bq): (usize, usize),
+    (k0, kb): (usize, usize),
     p: &[f32],
-    kb: usize,
     l: &[f32],
     dst: SendPtr,
 ) {
@@ -250,8 +249,9 @@ fn write_probs(
     for i in 0..bq {
         let inv = probs_inverse(l[i]);
         // SAFETY: `attention` checked probs has n_seqs·heads·S·S elements; row q0+i < len ≤ S
-        // of this task's own (sequence, head) slab, and kb ≤ S columns.
-        let row = unsafe { std::slice::from_raw_parts_mut(dst.0.add(slab + (q0 + i) * smax), kb) };
+        // of this task's own (sequence, head) slab, and k0 + kb ≤ len ≤ S columns.
+        let row =
+            unsafe { std::slice::from_raw_parts_mut(dst.0.add(slab + (q0 + i) * smax + k0), kb) };
         for (o, &x) in row.iter_mut().zip(&p[i * kb..(i + 1) * kb]) {
             *o = x * inv;
         }

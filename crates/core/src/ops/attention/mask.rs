@@ -9,22 +9,28 @@ use std::ops::Range;
 
 /// The keys the query block `q0..q0 + bq` of a sequence of `len` tokens visits. Causal
 /// attention stops after the block's last query (later keys are hidden from every query of the
-/// block); the other variants visit every key. The range starts at key 0: the packed Kᵀ panels
-/// are indexed by `k0 / NR`, so a variant that starts later must start on a multiple of NR.
+/// block); a sliding window visits only the keys some query of the block sees; the other
+/// variants visit every key. The packed Kᵀ panels are indexed by `k0 / NR`, so the range
+/// starts on a multiple of `nr`.
 #[inline(always)]
-pub(super) fn key_range(mask: &Mask, q0: usize, bq: usize, len: usize) -> Range<usize> {
-    match mask {
+pub(super) fn key_range(mask: &Mask, q0: usize, bq: usize, len: usize, nr: usize) -> Range<usize> {
+    match *mask {
         Mask::Causal => 0..(q0 + bq).min(len),
-        Mask::None | Mask::Additive { .. } => 0..len,
+        Mask::SlidingWindow { radius } => {
+            let first = q0.saturating_sub(radius) / nr * nr;
+            first..(q0 + bq).saturating_add(radius).min(len)
+        }
+        Mask::None | Mask::Additive { .. } | Mask::RelativeBias { .. } => 0..len,
     }
 }
 
-/// Adds the mask to one score row: query `qi` of sequence `b`, keys `k0..k0 + row.len()`.
+/// Adds the mask to one score row: query `qi` of sequence `b`, head `head`, keys
+/// `k0..k0 + row.len()`.
 #[inline(always)]
 pub(super) fn apply_mask<S: Simd>(
     s: S,
     mask: &Mask,
-    b: usize,
+    (b, head): (usize, usize),
     qi: usize,
     k0: usize,
     row: &mut [f32],
@@ -42,6 +48,19 @@ pub(super) fn apply_mask<S: Simd>(
         } => {
             let off = b * batch_stride + qi * row_stride + k0;
             add_in_place(s, row, &data[off..off + row.len()]);
+        }
+        Mask::RelativeBias { table, span } => {
+            // Offset of key k0 from query qi, shifted to be ≥ 0: k0 − qi + span − 1 (validate
+            // checked span ≥ len > qi, so this never underflows).
+            let off = head * (2 * span - 1) + k0 + span - 1 - qi;
+            add_in_place(s, row, &table[off..off + row.len()]);
+        }
+        Mask::SlidingWindow { radius } => {
+            // Visible keys: qi − radius ..= qi + radius, clipped to this block.
+            let lo = qi.saturating_sub(radius).saturating_sub(k0).min(row.len());
+            let hi = (qi + radius + 1).saturating_sub(k0).min(row.len());
+            row[..lo].fill(f32::NEG_INFINITY);
+            row[hi..].fill(f32::NEG_INFINITY);
         }
     }
 }

@@ -63,6 +63,23 @@ pub enum Mask<'a> {
         /// Elements between sequences' masks (0: one mask for all).
         batch_stride: usize,
     },
+    /// A per-head bias that depends only on how far the key is from the query (MPNet's
+    /// relative-position buckets, T5, ALiBi): head `h`, query `i`, key `j` adds
+    /// `table[h·(2·span − 1) + (j − i + span − 1)]`. `span` must be ≥ every sequence length.
+    /// The table is O(heads·span), never a `[batch, heads, S, S]` tensor.
+    RelativeBias {
+        /// `[heads, 2·span − 1]`, offsets `−(span − 1)..=span − 1`.
+        table: &'a [f32],
+        /// One more than the largest offset the table covers.
+        span: usize,
+    },
+    /// Query `i` sees keys `j` with `|i − j| ≤ radius` (ModernBERT's local layers: radius =
+    /// `local_attention / 2`). Key blocks wholly outside the window are skipped, so the cost
+    /// is O(S·radius) and the memory O(S).
+    SlidingWindow {
+        /// The farthest key a query sees, on either side.
+        radius: usize,
+    },
 }
 
 /// Shape and options of one attention call.

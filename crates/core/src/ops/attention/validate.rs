@@ -104,6 +104,27 @@ pub(super) fn check(
             }
         }
     }
+    if let Mask::RelativeBias { table, span } = *mask {
+        if span < smax {
+            return Err(shape_mismatch(
+                "attention",
+                format!("relative bias span ≥ the longest sequence ({smax})"),
+                format!("span {span}"),
+            ));
+        }
+        let need = span
+            .checked_mul(2)
+            .and_then(|x| x.checked_sub(1))
+            .and_then(|x| x.checked_mul(h))
+            .ok_or_else(|| invalid("attention", "relative bias size overflows usize"))?;
+        if table.len() < need {
+            return Err(shape_mismatch(
+                "attention",
+                format!("relative bias table [{h}, 2·{span} − 1] = {need} elements"),
+                format!("{} elements", table.len()),
+            ));
+        }
+    }
     // Sequences must not overlap in `out` (tasks write their rows concurrently).
     let mut sorted: Vec<Seq> = seqs.iter().copied().filter(|s| s.len > 0).collect();
     sorted.sort_by_key(|s| s.start);
