@@ -33,6 +33,7 @@ pub mod isa;
 pub mod mat;
 pub mod ops;
 pub mod perf;
+pub mod quant;
 pub mod reference;
 pub mod simd;
 
@@ -40,6 +41,7 @@ pub use error::{Error, Result};
 pub use gemm::{gemm, gemm_packed, GemmOptions, PackedMatrix};
 pub use isa::Isa;
 pub use mat::{MatMut, MatRef};
+pub use quant::{gemm_int8, Int8Isa, Int8Options, QuantizedMatrix};
 
 /// Runs `f` on a rayon pool of `threads` threads (all qkv kernels called inside use it).
 ///
