@@ -32,6 +32,9 @@ pub(crate) fn pack_b<T: Elem + From<i8>>(
     let kp = k_padded(k);
     let groups = kp / kg;
     let panels = n.div_ceil(nr);
+    if kp == 0 {
+        return Vec::new();
+    }
     let mut out = vec![T::default(); panels * nr * kp];
     for (panel, dst) in out.chunks_exact_mut(nr * kp).enumerate() {
         for c in 0..nr.min(n - panel * nr) {
