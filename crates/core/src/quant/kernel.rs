@@ -185,3 +185,56 @@ pub(crate) fn dequant_one(
     }
     v
 }
+
+/// Hot-cache speed of each microkernel alone (`cargo test -p qkv-core --lib quant::kernel --
+/// --ignored --nocapture`): separates the kernel's quality from the memory hierarchy's.
+#[cfg(test)]
+mod probe {
+    use super::*;
+
+    #[test]
+    #[ignore]
+    fn probe_int8_tile() {
+        for isa in Int8Isa::available() {
+            let k = kernel(isa).unwrap();
+            let groups = 384 / k.kg;
+            let elem = if k.wide { 2 } else { 1 };
+            let a = vec![1u8; groups * k.mr * k.kg * elem];
+            let b = vec![1u8; groups * k.nr * k.kg * elem];
+            let mut c = vec![0f32; k.mr * k.nr];
+            let (zp, sa) = (vec![0i32; k.mr], vec![1f32; k.mr]);
+            let (cs, sw) = (vec![0i32; k.nr], vec![1f32; k.nr]);
+            let t = Tile {
+                groups,
+                c: c.as_mut_ptr(),
+                rsc: k.nr,
+                beta: 0.0,
+                bias: std::ptr::null(),
+                relu: false,
+                zp: zp.as_ptr(),
+                sa: sa.as_ptr(),
+                colsum: cs.as_ptr(),
+                sw: sw.as_ptr(),
+            };
+            // Short batches, best of many: the machine is shared, so the fastest batch is the
+            // one that ran undisturbed.
+            let reps = 100;
+            let mut best = f64::INFINITY;
+            for _ in 0..500 {
+                let st = std::time::Instant::now();
+                for _ in 0..reps {
+                    // SAFETY: the panels hold groups·MR·kg and groups·NR·kg elements, C is
+                    // MR×NR with row stride NR, the row/column arrays MR and NR values.
+                    unsafe { (k.tile)(&t, a.as_ptr(), b.as_ptr(), 0, 0, k.mr, k.nr) };
+                }
+                best = best.min(st.elapsed().as_secs_f64());
+            }
+            let macs = (groups * k.kg * k.mr * k.nr * reps) as f64;
+            eprintln!(
+                "{isa}: {:.1} G MAC/s hot (best batch), peak {:?}",
+                macs / best / 1e9,
+                super::super::int8_peak_gmacs(isa)
+            );
+        }
+    }
+}

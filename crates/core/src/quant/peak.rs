@@ -75,7 +75,19 @@ mod x86 {
         let mut acc = [_mm256_set1_epi32(seed); 12];
         for _ in 0..ITERS {
             for x in acc.iter_mut() {
-                *x = _mm256_add_epi32(*x, _mm256_madd_epi16(a, b));
+                let t: __m256i;
+                // SAFETY: a register-only `vpmaddwd` (AVX2, enabled on this function). Written
+                // as asm so that LLVM cannot hoist the loop-invariant product out of the loop.
+                unsafe {
+                    std::arch::asm!(
+                        "vpmaddwd {t}, {a}, {b}",
+                        t = out(ymm_reg) t,
+                        a = in(ymm_reg) a,
+                        b = in(ymm_reg) b,
+                        options(nomem, nostack, preserves_flags)
+                    )
+                };
+                *x = _mm256_add_epi32(*x, t);
             }
         }
         hsum(
