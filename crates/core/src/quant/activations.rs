@@ -124,9 +124,18 @@ fn fill<T: Elem + From<u8>>(
                 return Some(i);
             }
             let (scale, inv, zero) = row_params(lo, hi);
-            // SAFETY: as above.
-            unsafe { (kern.quant)(x, inv_smooth, inv, zero, u) };
-            pack_a_row(u, r, mr, kern.kg, d);
+            match kern.quant_pack {
+                // SAFETY: as above; the panel `d` holds mr·k_padded(K) one-byte elements (the
+                // fused path exists only for u8 panels) and r < mr.
+                Some(qp) if std::mem::size_of::<T>() == 1 => unsafe {
+                    qp(x, inv_smooth, inv, zero, d.as_mut_ptr().cast(), r, mr)
+                },
+                _ => {
+                    // SAFETY: as above.
+                    unsafe { (kern.quant)(x, inv_smooth, inv, zero, u) };
+                    pack_a_row(u, r, mr, kern.kg, d);
+                }
+            }
             z[r] = zero;
             s[r] = scale;
         }

@@ -78,6 +78,22 @@ pub(crate) type MinMaxFn = unsafe fn(x: &[f32], inv_smooth: Option<&[f32]>) -> (
 pub(crate) type QuantFn =
     unsafe fn(x: &[f32], inv_smooth: Option<&[f32]>, inv: f32, zp: i32, out: &mut [u8]);
 
+/// [`QuantFn`] fused with the packing: writes the bytes straight into row `r` of an MR-row u8
+/// panel with k in groups of 4 (`panel[(g·mr + r)·4 + t]`). Bytes past K inside the last group
+/// may be overwritten with any value: the weight panels are zero there.
+///
+/// # Safety
+/// As for [`QuantFn`]; `panel` is valid for `mr · k_padded(x.len())` bytes and `r < mr`.
+pub(crate) type QuantPackFn = unsafe fn(
+    x: &[f32],
+    inv_smooth: Option<&[f32]>,
+    inv: f32,
+    zp: i32,
+    panel: *mut u8,
+    r: usize,
+    mr: usize,
+);
+
 /// A microkernel with its tile format. Only [`kernel`] makes one, after checking that the CPU
 /// has the instructions, which is what makes calling its function pointers sound.
 #[derive(Clone, Copy)]
@@ -94,6 +110,8 @@ pub(crate) struct Kernel {
     pub tile: TileFn,
     pub minmax: MinMaxFn,
     pub quant: QuantFn,
+    /// The fused quantize-and-pack, where the kernel has one (u8 panels only).
+    pub quant_pack: Option<QuantPackFn>,
 }
 
 /// The kernel of `isa`, or `None` when this CPU cannot run it.
@@ -110,6 +128,7 @@ pub(crate) fn kernel(isa: Int8Isa) -> Option<Kernel> {
         tile: super::kernel_scalar::tile,
         minmax: super::kernel_scalar::minmax,
         quant: super::kernel_scalar::quantize,
+        quant_pack: None,
     };
     Some(match isa {
         #[cfg(target_arch = "x86_64")]
@@ -124,6 +143,7 @@ pub(crate) fn kernel(isa: Int8Isa) -> Option<Kernel> {
                 tile: k::tile,
                 minmax: k::minmax,
                 quant: k::quantize,
+                quant_pack: Some(k::quantize_pack),
             }
         }
         #[cfg(target_arch = "x86_64")]
@@ -138,6 +158,7 @@ pub(crate) fn kernel(isa: Int8Isa) -> Option<Kernel> {
                 tile: k::tile_avxvnni,
                 minmax: k::minmax,
                 quant: k::quantize,
+                quant_pack: Some(k::quantize_pack),
             }
         }
         #[cfg(target_arch = "x86_64")]
@@ -152,6 +173,7 @@ pub(crate) fn kernel(isa: Int8Isa) -> Option<Kernel> {
                 tile: k::tile_avx2,
                 minmax: k::minmax,
                 quant: k::quantize,
+                quant_pack: None,
             }
         }
         _ => scalar,
@@ -195,9 +217,12 @@ mod probe {
     #[test]
     #[ignore]
     fn probe_int8_tile() {
-        for isa in Int8Isa::available() {
+        for (isa, depth) in Int8Isa::available()
+            .into_iter()
+            .flat_map(|i| [(i, 384), (i, 1536)])
+        {
             let k = kernel(isa).unwrap();
-            let groups = 384 / k.kg;
+            let groups = depth / k.kg;
             let elem = if k.wide { 2 } else { 1 };
             let a = vec![1u8; groups * k.mr * k.kg * elem];
             let b = vec![1u8; groups * k.nr * k.kg * elem];
@@ -231,7 +256,7 @@ mod probe {
             }
             let macs = (groups * k.kg * k.mr * k.nr * reps) as f64;
             eprintln!(
-                "{isa}: {:.1} G MAC/s hot (best batch), peak {:?}",
+                "{isa} K={depth}: {:.1} G MAC/s hot (best batch), peak {:?}",
                 macs / best / 1e9,
                 super::super::int8_peak_gmacs(isa)
             );

@@ -242,11 +242,94 @@ pub(crate) unsafe fn quantize(
     }
 }
 
+/// The AVX2 row quantizer fused with the u8 packing of the AVX-VNNI kernel (see
+/// [`super::kernel::QuantPackFn`]): 8 values are 2 groups of 4 bytes.
+///
+/// # Safety
+/// As for [`super::kernel::QuantPackFn`]; the CPU has AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn quantize_pack(
+    x: &[f32],
+    inv_smooth: Option<&[f32]>,
+    inv: f32,
+    zp: i32,
+    panel: *mut u8,
+    r: usize,
+    mr: usize,
+) {
+    let (vinv, vzp) = (_mm256_set1_ps(inv), _mm256_set1_epi32(zp));
+    let (lo, hi) = (_mm256_setzero_si256(), _mm256_set1_epi32(255));
+    let body = x.len() / 8 * 8;
+    for k in (0..body).step_by(8) {
+        // SAFETY: k + 8 ≤ x.len() (= inv_smooth.len() when given); groups k/4 and k/4 + 1 are
+        // inside the panel's ⌈K/4⌉ groups and r < mr.
+        unsafe {
+            let mut v = _mm256_loadu_ps(x.as_ptr().add(k));
+            if let Some(s) = inv_smooth {
+                v = _mm256_mul_ps(v, _mm256_loadu_ps(s.as_ptr().add(k)));
+            }
+            let q = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v, vinv)), vzp);
+            let q = _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
+            let p = _mm256_packus_epi16(_mm256_packus_epi32(q, q), _mm256_setzero_si256());
+            let g = k / 4;
+            let d = panel.add((g * mr + r) * 4).cast::<i32>();
+            d.write_unaligned(_mm_cvtsi128_si32(_mm256_castsi256_si128(p)));
+            d.add(mr)
+                .write_unaligned(_mm_cvtsi128_si32(_mm256_extracti128_si256::<1>(p)));
+        }
+    }
+    for k in body..x.len() {
+        let v = match inv_smooth {
+            Some(s) => x[k] * s[k],
+            None => x[k],
+        };
+        // SAFETY: group k/4 < ⌈K/4⌉ and r < mr: inside the panel.
+        unsafe { *panel.add(((k / 4) * mr + r) * 4 + k % 4) = quantize_one(v, inv, zp) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The AVX-VNNI loop body, run through its EVEX twin against the scalar kernel.
     use super::super::kernel::Tile;
     use super::{tile_avxvnni_evex, MR, NR};
+
+    #[test]
+    fn fused_quantize_pack_matches_quantize_then_pack() {
+        if !super::super::isa::Int8Isa::Avx2.is_available() {
+            eprintln!("fused_quantize_pack: skipped (no AVX2)");
+            return;
+        }
+        use super::super::pack::{k_padded, pack_a_row};
+        for k in [1usize, 3, 4, 7, 8, 9, 16, 31, 40] {
+            let x: Vec<f32> = (0..k)
+                .map(|i| ((i * 37 % 23) as f32 - 9.0) * 0.37)
+                .collect();
+            let s: Vec<f32> = (0..k).map(|i| 0.5 + (i % 5) as f32 * 0.25).collect();
+            for smooth in [None, Some(s.as_slice())] {
+                let (inv, zp) = (9.5f32, 77);
+                for r in [0, MR - 1] {
+                    let mut want = vec![0u8; MR * k_padded(k)];
+                    let mut u = vec![0u8; k];
+                    // SAFETY: AVX2 is available (checked above); u has k bytes.
+                    unsafe { super::quantize(&x, smooth, inv, zp, &mut u) };
+                    pack_a_row(&u, r, MR, 4, &mut want);
+                    let mut got = vec![0u8; MR * k_padded(k)];
+                    // SAFETY: AVX2 is available; `got` holds MR·k_padded(k) bytes, r < MR.
+                    unsafe { super::quantize_pack(&x, smooth, inv, zp, got.as_mut_ptr(), r, MR) };
+                    // Bytes past K in the last group may differ (weights are zero there).
+                    for g in 0..k_padded(k) / 4 {
+                        for t in 0..4 {
+                            if g * 4 + t < k {
+                                let i = (g * MR + r) * 4 + t;
+                                assert_eq!(got[i], want[i], "k {k} r {r} at {g},{t}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn avxvnni_body_matches_scalar_via_evex() {

@@ -154,6 +154,43 @@ pub(crate) unsafe fn minmax(x: &[f32], inv_smooth: Option<&[f32]>) -> (f32, f32,
     (_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), finite)
 }
 
+/// The AVX-512 row quantizer fused with the packing (see [`super::kernel::QuantPackFn`]):
+/// 16 values are 4 groups, written as 4 four-byte stores MR·4 bytes apart.
+///
+/// # Safety
+/// As for [`super::kernel::QuantPackFn`]; the CPU has AVX-512F.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(crate) unsafe fn quantize_pack(
+    x: &[f32],
+    inv_smooth: Option<&[f32]>,
+    inv: f32,
+    zp: i32,
+    panel: *mut u8,
+    r: usize,
+    mr: usize,
+) {
+    let (vinv, vzp) = (_mm512_set1_ps(inv), _mm512_set1_epi32(zp));
+    let (lo, hi) = (_mm512_setzero_si512(), _mm512_set1_epi32(255));
+    let mut k = 0;
+    while k < x.len() {
+        let n = (x.len() - k).min(16);
+        let mut d = [0i32; 4];
+        // SAFETY: k + n ≤ x.len() (= inv_smooth.len() when given); `d` holds 16 bytes.
+        unsafe {
+            let (v, _) = load_row(x, inv_smooth, k, n);
+            let q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, vinv)), vzp);
+            let q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
+            _mm_storeu_si128(d.as_mut_ptr().cast(), _mm512_cvtepi32_epi8(q));
+        }
+        for (t, &w) in d.iter().enumerate().take(n.div_ceil(4)) {
+            let g = k / 4 + t;
+            // SAFETY: g < ⌈K/4⌉ = k_padded(K)/4 groups and r < mr: inside the panel.
+            unsafe { panel.add((g * mr + r) * 4).cast::<i32>().write_unaligned(w) };
+        }
+        k += n;
+    }
+}
+
 /// The AVX-512 row quantizer (see [`super::kernel::QuantFn`]); `vcvtps2dq` rounds to nearest
 /// even like `f32::round_ties_even`, so the bytes equal the scalar quantizer's.
 ///
