@@ -80,11 +80,40 @@ pub(crate) fn quantize_rows(
         fill(kern, a, inv_smooth, &mut d, &mut zp, &mut sa, parallel)?;
         PackedA::Wide(d)
     } else {
-        let mut d = vec![0u8; mpad * k_padded(k)];
-        fill(kern, a, inv_smooth, &mut d, &mut zp, &mut sa, parallel)?;
+        // Reuse this thread's buffer from the last call: zeroing (and page-faulting) a fresh
+        // M·K buffer per call costs a few percent of a MiniLM-sized product. Stale bytes are
+        // harmless: every byte of a real row is rewritten, bytes past K in the last k group
+        // meet zero weights, and rows past M are never written out.
+        let need = mpad * k_padded(k);
+        let mut d = SPARE.take();
+        if d.capacity() >= need {
+            d.resize(need, 0); // zero-fills only a growth within the capacity
+        } else {
+            d = vec![0u8; need];
+        }
+        let r = fill(kern, a, inv_smooth, &mut d, &mut zp, &mut sa, parallel);
+        if let Err(e) = r {
+            SPARE.set(d);
+            return Err(e);
+        }
         PackedA::Bytes(d)
     };
     Ok(QuantizedRows { a: packed, zp, sa })
+}
+
+thread_local! {
+    /// The u8 panel buffer of this thread's last product (taken while in use, so a nested call
+    /// from a hook simply allocates its own).
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl QuantizedRows {
+    /// Hands the panel buffer back for the next product on this thread.
+    pub fn recycle(self) {
+        if let PackedA::Bytes(d) = self.a {
+            SPARE.set(d);
+        }
+    }
 }
 
 /// Fills the panels, zero points and scales; the error names the first non-finite row.
@@ -165,5 +194,36 @@ fn fill<T: Elem + From<u8>>(
             format!("row {i} of A holds NaN or ±∞: int8 quantization needs finite activations"),
         )),
         None => Ok(()),
+    }
+}
+
+/// Time of the activation quantization alone (`cargo test --profile bench -p qkv-core --lib
+/// probe_quantize -- --ignored --nocapture`).
+#[cfg(test)]
+mod probe {
+    #[test]
+    #[ignore]
+    fn probe_quantize() {
+        let isa = super::super::isa::Int8Isa::active();
+        let kern = super::super::kernel::kernel(isa).unwrap();
+        for (m, k) in [(128, 384), (128, 1536), (512, 768), (2048, 2048)] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.4)
+                .collect();
+            let av = crate::mat::MatRef::new(&a, m, k).unwrap();
+            let mut best = f64::INFINITY;
+            for _ in 0..200 {
+                let t = std::time::Instant::now();
+                let q = super::quantize_rows(&kern, &av, None, false).unwrap();
+                std::hint::black_box(&q.zp);
+                q.recycle();
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            eprintln!(
+                "{isa} {m}×{k}: {:.1} µs, {:.2} ns/value",
+                best * 1e6,
+                best * 1e9 / (m * k) as f64
+            );
+        }
     }
 }

@@ -174,18 +174,28 @@ pub(crate) unsafe fn quantize_pack(
     let mut k = 0;
     while k < x.len() {
         let n = (x.len() - k).min(16);
-        let mut d = [0i32; 4];
-        // SAFETY: k + n ≤ x.len() (= inv_smooth.len() when given); `d` holds 16 bytes.
+        // SAFETY: k + n ≤ x.len() (= inv_smooth.len() when given); the stores go to groups
+        // k/4 .. k/4 + ⌈n/4⌉ ≤ ⌈K/4⌉ = k_padded(K)/4 of row r < mr: inside the panel.
         unsafe {
             let (v, _) = load_row(x, inv_smooth, k, n);
             let q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, vinv)), vzp);
             let q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
-            _mm_storeu_si128(d.as_mut_ptr().cast(), _mm512_cvtepi32_epi8(q));
-        }
-        for (t, &w) in d.iter().enumerate().take(n.div_ceil(4)) {
-            let g = k / 4 + t;
-            // SAFETY: g < ⌈K/4⌉ = k_padded(K)/4 groups and r < mr: inside the panel.
-            unsafe { panel.add((g * mr + r) * 4).cast::<i32>().write_unaligned(w) };
+            let bytes = _mm512_cvtepi32_epi8(q);
+            let p = panel.add((k / 4 * mr + r) * 4).cast::<i32>();
+            // Four explicit stores, one per group (a loop here becomes a masked scatter,
+            // which is microcoded and slow on Zen 4).
+            if n == 16 {
+                p.write_unaligned(_mm_cvtsi128_si32(bytes));
+                p.add(mr).write_unaligned(_mm_extract_epi32::<1>(bytes));
+                p.add(2 * mr).write_unaligned(_mm_extract_epi32::<2>(bytes));
+                p.add(3 * mr).write_unaligned(_mm_extract_epi32::<3>(bytes));
+            } else {
+                let mut d = [0i32; 4];
+                _mm_storeu_si128(d.as_mut_ptr().cast(), bytes);
+                for (t, &w) in d.iter().enumerate().take(n.div_ceil(4)) {
+                    p.add(t * mr).write_unaligned(w);
+                }
+            }
         }
         k += n;
     }

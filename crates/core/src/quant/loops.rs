@@ -51,6 +51,7 @@ pub(crate) fn run(p: Problem) -> Result<()> {
     };
     let rows = quantize_rows(kern, &p.a, p.w.inv_smooth(), threads > 1)?;
     if k == 0 {
+        rows.recycle();
         write_k0(&p);
         return Ok(());
     }
@@ -134,6 +135,7 @@ pub(crate) fn run(p: Problem) -> Result<()> {
     } else {
         (0..tasks).for_each(task);
     }
+    rows.recycle();
     Ok(())
 }
 
