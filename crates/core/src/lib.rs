@@ -27,6 +27,7 @@
 //! # Ok::<(), qkv_core::Error>(())
 //! ```
 
+pub mod bf16;
 pub mod error;
 pub mod gemm;
 pub mod isa;
@@ -37,6 +38,7 @@ pub mod quant;
 pub mod reference;
 pub mod simd;
 
+pub use bf16::{gemm_bf16, Bf16Matrix};
 pub use error::{Error, Result};
 pub use gemm::{gemm, gemm_packed, GemmOptions, PackedMatrix};
 pub use isa::Isa;

@@ -143,14 +143,14 @@ pub(crate) fn run(p: Problem) -> Result<()> {
 /// [`A_BLOCK_BYTES`]) times `n_chunks` ranges of `chunk` column panels. One thread: one task
 /// per row block. More threads: about two tasks per thread, splitting N first (the B̃ panels are
 /// the larger operand) and M when N has too few panels.
-struct Grid {
-    panels_per: usize,
-    chunk: usize,
-    n_chunks: usize,
+pub(crate) struct Grid {
+    pub panels_per: usize,
+    pub chunk: usize,
+    pub n_chunks: usize,
 }
 
 impl Grid {
-    fn new(m_panels: usize, n_panels: usize, max_panels: usize, threads: usize) -> Grid {
+    pub(crate) fn new(m_panels: usize, n_panels: usize, max_panels: usize, threads: usize) -> Grid {
         let target = if threads > 1 { 2 * threads } else { 1 };
         let chunk = n_panels.div_ceil(n_panels.clamp(1, target));
         let n_chunks = n_panels.div_ceil(chunk);

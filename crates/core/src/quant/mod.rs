@@ -33,6 +33,7 @@ mod weights;
 pub use activations::row_params;
 pub use isa::Int8Isa;
 pub use kernel::{RowHook, MAX_K};
+pub(crate) use loops::Grid;
 pub use peak::{int8_peak_gmacs, int8_peak_gmacs_threads};
 pub use weights::{smoothing_factors, QuantizedMatrix};
 
