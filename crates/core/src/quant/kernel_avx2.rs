@@ -15,8 +15,8 @@
 //!   sums therefore equal the VNNI kernels' exactly, and so do the results (tested with all
 //!   activations 255 and all weights ±127 over K = 4096 in `tests/gemm_int8.rs`).
 
-use super::kernel::Tile;
 use super::kernel_scalar::{quantize_one, write_tile};
+use super::tile::Tile;
 use std::arch::x86_64::*;
 
 /// Rows of the register tile.
@@ -37,7 +37,7 @@ macro_rules! tile256 {
         $(#[$doc])*
         ///
         /// # Safety
-        /// As for [`super::kernel::TileFn`] with `MR = 6`, `NR = 16`; the CPU has the features
+        /// As for [`super::tile::TileFn`] with `MR = 6`, `NR = 16`; the CPU has the features
         /// enabled on this function (checked by [`super::isa::Int8Isa::is_available`]).
         #[target_feature(enable = $features)]
         pub(crate) unsafe fn $name(
@@ -99,11 +99,11 @@ tile256! {
     |c, a, b| _mm256_dpbusd_epi32(c, a, b)
 }
 
-/// Write-out of a 256-bit tile: full tiles in SIMD (the arithmetic of `kernel::dequant_one`,
+/// Write-out of a 256-bit tile: full tiles in SIMD (the arithmetic of `tile::dequant_one`,
 /// unfused), right-edge tiles element by element with the same arithmetic.
 ///
 /// # Safety
-/// As for [`super::kernel::TileFn`]; the CPU has AVX2.
+/// As for [`super::tile::TileFn`]; the CPU has AVX2.
 #[inline(always)]
 unsafe fn write_out(t: &Tile, acc: &[[__m256i; NV]; MR], i: usize, j: usize, mr: usize, nr: usize) {
     if nr < NR {
@@ -150,7 +150,7 @@ unsafe fn write_out(t: &Tile, acc: &[[__m256i; NV]; MR], i: usize, j: usize, mr:
     }
 }
 
-/// Row minimum, maximum and finiteness (see [`super::kernel::MinMaxFn`]).
+/// Row minimum, maximum and finiteness (see [`super::tile::MinMaxFn`]).
 ///
 /// # Safety
 /// The CPU has AVX2; `inv_smooth`, when given, has `x.len()` values.
@@ -197,7 +197,7 @@ pub(crate) unsafe fn minmax(x: &[f32], inv_smooth: Option<&[f32]>) -> (f32, f32,
     (l, h, finite)
 }
 
-/// The AVX2 row quantizer (see [`super::kernel::QuantFn`]); `vcvtps2dq` rounds to nearest even
+/// The AVX2 row quantizer (see [`super::tile::QuantFn`]); `vcvtps2dq` rounds to nearest even
 /// like `f32::round_ties_even`, so the bytes equal the scalar quantizer's.
 ///
 /// # Safety
@@ -243,10 +243,10 @@ pub(crate) unsafe fn quantize(
 }
 
 /// The AVX2 row quantizer fused with the u8 packing of the AVX-VNNI kernel (see
-/// [`super::kernel::QuantPackFn`]): 8 values are 2 groups of 4 bytes.
+/// [`super::tile::QuantPackFn`]): 8 values are 2 groups of 4 bytes.
 ///
 /// # Safety
-/// As for [`super::kernel::QuantPackFn`]; the CPU has AVX2.
+/// As for [`super::tile::QuantPackFn`]; the CPU has AVX2.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn quantize_pack(
     x: &[f32],
@@ -291,7 +291,7 @@ pub(crate) unsafe fn quantize_pack(
 #[cfg(test)]
 mod tests {
     //! The AVX-VNNI loop body, run through its EVEX twin against the scalar kernel.
-    use super::super::kernel::Tile;
+    use super::super::tile::Tile;
     use super::{tile_avxvnni_evex, MR, NR};
 
     #[test]
@@ -348,7 +348,7 @@ mod tests {
         let colsum: Vec<i32> = (0..NR as i32).map(|c| c * 7 - 50).collect();
         let sw: Vec<f32> = (0..NR).map(|c| 0.02 - c as f32 * 1e-4).collect();
         let bias: Vec<f32> = (0..NR).map(|c| c as f32 * 0.5).collect();
-        let run = |f: super::super::kernel::TileFn, nr: usize| {
+        let run = |f: super::super::tile::TileFn, nr: usize| {
             let mut c = vec![1.5f32; MR * NR];
             let t = Tile {
                 groups,
@@ -380,7 +380,7 @@ mod tests {
                                     * b[(g * NR + col) * 4 + q] as i32;
                             }
                         }
-                        super::super::kernel::dequant_one(
+                        super::super::tile::dequant_one(
                             acc,
                             zp[r],
                             colsum[col],

@@ -13,7 +13,7 @@
 //! the 2–3 loads per cycle both cores sustain. MR = 8 divides the token counts transformers see
 //! (128, 512) and NR = 48 divides d_model 384/768 and d_ff 1536/3072, as in the f32 kernel.
 
-use super::kernel::Tile;
+use super::tile::Tile;
 use std::arch::x86_64::*;
 
 /// Rows of the register tile.
@@ -25,10 +25,10 @@ const NV: usize = 3;
 /// Prefetch distance for B̃, in k groups (8 × 192 B ahead).
 const PF_B: usize = 8;
 
-/// The VNNI zmm tile (see [`super::kernel::TileFn`]).
+/// The VNNI zmm tile (see [`super::tile::TileFn`]).
 ///
 /// # Safety
-/// As for [`super::kernel::TileFn`] with `MR = 8`, `NR = 48`, u8 A and i8 B panels in groups
+/// As for [`super::tile::TileFn`] with `MR = 8`, `NR = 48`, u8 A and i8 B panels in groups
 /// of four k values; the CPU has the features enabled below (checked by
 /// [`super::isa::Int8Isa::is_available`]).
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
@@ -68,7 +68,7 @@ pub(crate) unsafe fn tile(
         }
     }
 
-    // Write-out (the arithmetic of `kernel::dequant_one`, unfused), masked at the right edge.
+    // Write-out (the arithmetic of `tile::dequant_one`, unfused), masked at the right edge.
     let zero = _mm512_setzero_ps();
     let vbeta = _mm512_set1_ps(t.beta);
     for (r, row) in acc.iter().enumerate().take(mr) {
@@ -130,7 +130,7 @@ unsafe fn load_row(x: &[f32], s: Option<&[f32]>, k: usize, n: usize) -> (__m512,
     }
 }
 
-/// Row minimum, maximum and finiteness (see [`super::kernel::MinMaxFn`]).
+/// Row minimum, maximum and finiteness (see [`super::tile::MinMaxFn`]).
 ///
 /// # Safety
 /// The CPU has AVX-512F; `inv_smooth`, when given, has `x.len()` values.
@@ -154,11 +154,11 @@ pub(crate) unsafe fn minmax(x: &[f32], inv_smooth: Option<&[f32]>) -> (f32, f32,
     (_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), finite)
 }
 
-/// The AVX-512 row quantizer fused with the packing (see [`super::kernel::QuantPackFn`]):
+/// The AVX-512 row quantizer fused with the packing (see [`super::tile::QuantPackFn`]):
 /// 16 values are 4 groups, written as 4 four-byte stores MR·4 bytes apart.
 ///
 /// # Safety
-/// As for [`super::kernel::QuantPackFn`]; the CPU has AVX-512F.
+/// As for [`super::tile::QuantPackFn`]; the CPU has AVX-512F.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
 pub(crate) unsafe fn quantize_pack(
     x: &[f32],
@@ -201,7 +201,7 @@ pub(crate) unsafe fn quantize_pack(
     }
 }
 
-/// The AVX-512 row quantizer (see [`super::kernel::QuantFn`]); `vcvtps2dq` rounds to nearest
+/// The AVX-512 row quantizer (see [`super::tile::QuantFn`]); `vcvtps2dq` rounds to nearest
 /// even like `f32::round_ties_even`, so the bytes equal the scalar quantizer's.
 ///
 /// # Safety

@@ -2,7 +2,7 @@
 //! kernels (groups of four k values per lane). Also the scalar row quantizer, which defines
 //! what the SIMD quantizers compute.
 
-use super::kernel::{dequant_one, Tile};
+use super::tile::{dequant_one, Tile};
 
 /// Rows of the register tile.
 pub(crate) const MR: usize = 4;
@@ -11,10 +11,10 @@ pub(crate) const NR: usize = 16;
 /// k values per group.
 const KG: usize = 4;
 
-/// The scalar tile (see [`super::kernel::TileFn`]).
+/// The scalar tile (see [`super::tile::TileFn`]).
 ///
 /// # Safety
-/// As for [`super::kernel::TileFn`] with `MR = 4`, `NR = 16`, u8 A and i8 B panels.
+/// As for [`super::tile::TileFn`] with `MR = 4`, `NR = 16`, u8 A and i8 B panels.
 pub(crate) unsafe fn tile(
     t: &Tile,
     a: *const u8,
@@ -54,7 +54,7 @@ pub(crate) unsafe fn tile(
 ///
 /// # Safety
 /// Rows `i..i+mr`, columns `j..j+nr` lie inside C; `nr ≤ W`; the row and column arrays and the
-/// bias hold the values [`super::kernel::TileFn`] promises.
+/// bias hold the values [`super::tile::TileFn`] promises.
 #[inline(always)]
 pub(crate) unsafe fn write_tile<const W: usize>(
     t: &Tile,
@@ -95,7 +95,7 @@ pub(crate) unsafe fn write_tile<const W: usize>(
     }
 }
 
-/// Minimum, maximum and finiteness of `x·inv_smooth` (see [`super::kernel::MinMaxFn`]).
+/// Minimum, maximum and finiteness of `x·inv_smooth` (see [`super::tile::MinMaxFn`]).
 ///
 /// # Safety
 /// None beyond the type's contract (kept `unsafe` to share the function-pointer type).
@@ -119,7 +119,7 @@ pub(crate) fn quantize_one(x: f32, inv: f32, zp: i32) -> u8 {
     ((x * inv).round_ties_even() as i32 + zp).clamp(0, 255) as u8
 }
 
-/// The scalar row quantizer (see [`super::kernel::QuantFn`]).
+/// The scalar row quantizer (see [`super::tile::QuantFn`]).
 ///
 /// # Safety
 /// None beyond the type's contract (kept `unsafe` to share the function-pointer type).

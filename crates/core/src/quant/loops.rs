@@ -7,8 +7,9 @@
 //! operations whatever the tiling or thread count, so results are bit-identical for any split.
 
 use super::activations::quantize_rows;
-use super::kernel::{dequant_one, Kernel, RowHook, Tile};
+use super::kernel::Kernel;
 use super::pack::k_padded;
+use super::tile::{dequant_one, RowHook, Tile};
 use super::weights::{PackedB, QuantizedMatrix};
 use crate::error::Result;
 use crate::mat::MatRef;

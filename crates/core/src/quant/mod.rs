@@ -10,10 +10,10 @@
 //! - Microkernels, chosen at run time ([`Int8Isa`]): AVX-512 VNNI (`vpdpbusd` zmm), AVX-VNNI
 //!   (`vpdpbusd` ymm), AVX2 (`vpmaddwd` on operands widened to i16: exact, unlike
 //!   `vpmaddubsw`), and a portable scalar kernel. `QKV_INT8_ISA` forces one.
-//! - [`reference`]: the definition in plain loops; every kernel equals it bit for bit.
+//! - [`mod@reference`]: the definition in plain loops; every kernel equals it bit for bit.
 //!
 //! Results are bit-identical for every kernel, tiling and thread count: the i32 sums are exact
-//! and the write-out performs the same f32 operations everywhere (`kernel.rs` states them).
+//! and the write-out performs the same f32 operations everywhere (`tile.rs` states them).
 //! The quantization error against the f32 product is bounded in `docs/numerics_int8.md`.
 
 mod activations;
@@ -28,13 +28,14 @@ mod loops;
 mod pack;
 mod peak;
 pub mod reference;
+mod tile;
 mod weights;
 
 pub use activations::row_params;
 pub use isa::Int8Isa;
-pub use kernel::{RowHook, MAX_K};
 pub(crate) use loops::Grid;
 pub use peak::{int8_peak_gmacs, int8_peak_gmacs_threads};
+pub use tile::{RowHook, MAX_K};
 pub use weights::{smoothing_factors, QuantizedMatrix};
 
 use crate::error::{invalid, shape_mismatch, Error, Result};

@@ -2,8 +2,9 @@
 //! the column sums the activation zero point needs.
 
 use super::isa::Int8Isa;
-use super::kernel::{kernel, Kernel, MAX_K};
+use super::kernel::{kernel, Kernel};
 use super::pack::{pack_b, unpack_b_at};
+use super::tile::MAX_K;
 use crate::error::{invalid, shape_mismatch, Error, Result};
 use crate::mat::MatRef;
 
