@@ -68,6 +68,7 @@
 //! # Ok::<(), qkv_core::Error>(())
 //! ```
 
+pub mod bf16;
 pub mod error;
 pub mod gemm;
 pub mod isa;
@@ -75,10 +76,12 @@ pub mod mat;
 pub mod ops;
 #[cfg(feature = "internals")]
 pub mod perf;
+pub mod quant;
 #[cfg(feature = "internals")]
 pub mod reference;
 mod simd;
 
+pub use bf16::{gemm_bf16, Bf16Matrix};
 pub use error::{Error, Result};
 pub use gemm::{gemm, gemm_packed, GemmOptions, PackedMatrix};
 pub use isa::Isa;
@@ -87,6 +90,7 @@ pub use ops::activation::{bias_act, Activation};
 pub use ops::attention::{attention, AttentionParams, Mask, QkvView, Seq};
 pub use ops::layernorm::{add_layer_norm, layer_norm};
 pub use ops::softmax::softmax_rows;
+pub use quant::{gemm_int8, Int8Isa, Int8Options, QuantizedMatrix};
 
 /// Runs `f` on a rayon pool of `threads` threads (all qkv kernels called inside use it).
 ///
