@@ -4,16 +4,11 @@
 //! including the override of the truncation (16) and padding (32) embedded in tokenizer.json
 //! by `max_seq_length` = 24.
 
-use qkv_encoder::config::{BertConfig, HiddenAct};
-use qkv_encoder::pooling::Pooling;
-use qkv_encoder::sentence::ModelDir;
-use qkv_encoder::weights::Weights;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_bert")
-}
+use common::{tiny_dir as dir, TempDir};
+use qkv_encoder::{BertConfig, HiddenAct, ModelDir, Pooling, Weights};
+use std::collections::BTreeMap;
 
 /// Every tensor of a `BertModel` checkpoint (with pooler) and its shape.
 fn bert_tensors(c: &BertConfig) -> BTreeMap<String, Vec<usize>> {
@@ -168,8 +163,8 @@ fn expected_outputs_are_consistent() {
 #[test]
 fn tokenizer_larger_than_the_embedding_table_is_rejected() {
     // A copy of the fixture whose config claims fewer rows than the tokenizer has ids.
-    let tmp = std::env::temp_dir().join(format!("qkv-tiny-vocab-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp_dir = TempDir::new("tiny-vocab");
+    let tmp = &tmp_dir.0;
     for f in ["model.safetensors", "tokenizer.json"] {
         std::fs::copy(dir().join(f), tmp.join(f)).unwrap();
     }
@@ -177,10 +172,9 @@ fn tokenizer_larger_than_the_embedding_table_is_rejected() {
         serde_json::from_str(&std::fs::read_to_string(dir().join("config.json")).unwrap()).unwrap();
     cfg["vocab_size"] = 50.into();
     std::fs::write(tmp.join("config.json"), cfg.to_string()).unwrap();
-    let m = ModelDir::open(&tmp).unwrap();
+    let m = ModelDir::open(tmp).unwrap();
     match m.tokenizer() {
         Err(qkv_encoder::Error::Config(msg)) => assert!(msg.contains("vocab_size = 50"), "{msg}"),
         other => panic!("{other:?}"),
     }
-    std::fs::remove_dir_all(&tmp).ok();
 }

@@ -266,6 +266,12 @@ mod tests {
         assert_eq!(w.tensor("b", &[2]).unwrap(), [2.0, -3.0]);
         assert_eq!(w.tensor_any(&["w", "bert.w"], &[2, 3]).unwrap()[1], -2.5);
         assert_eq!(w.tensor_i64("ids").unwrap(), (vec![7, -1], vec![1, 2]));
+        // Prefixed views compose names with `.`.
+        let bert = w.pp("bert");
+        assert_eq!(bert.tensor("w", &[2, 3]).unwrap()[1], -2.5);
+        assert!(bert.contains("w") && !bert.contains("h"));
+        assert_eq!(w.root().pp("x").pp(3).full("y.z"), "x.3.y.z");
+        assert_eq!(bert.tensor_any(&["v", "w"], &[2, 3]).unwrap()[0], 1.0);
 
         match w.tensor("bert.w", &[3, 2]) {
             Err(Error::TensorShape {
