@@ -209,3 +209,34 @@ fn tiny_bert_sentence_alone_equals_inside_any_batch() {
         }
     }
 }
+
+#[test]
+fn concurrent_callers_share_one_encoder_and_get_the_same_bits() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let model = tiny();
+    shareable(&model);
+    let texts = sentences(24);
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let want = model.embed(&refs).unwrap();
+    std::thread::scope(|s| {
+        let calls: Vec<_> = (0..4)
+            .map(|k| {
+                let (model, refs) = (&model, &refs);
+                s.spawn(move || {
+                    (0..3)
+                        .map(|_| model.embed(&refs[k..]).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for (k, call) in calls.into_iter().enumerate() {
+            for e in call.join().unwrap() {
+                assert_eq!(
+                    first_diff(&want.data[k * want.dim..], &e.data),
+                    None,
+                    "caller {k}"
+                );
+            }
+        }
+    });
+}

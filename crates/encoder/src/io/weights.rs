@@ -1,6 +1,6 @@
 //! Memory-mapped `.safetensors` weights, validated on open and converted to `f32` on demand.
 //!
-//! Files are untrusted input: the header is checked by [`super::header`] before a byte of data
+//! Files are untrusted input: the header is checked (`io/header.rs`) before a byte of data
 //! is read, so a hostile file gives [`Error::Safetensors`], never a panic or an out-of-bounds
 //! read.
 
