@@ -101,15 +101,8 @@ pub fn measure(c: &Common) -> anyhow::Result<Vec<Row>> {
         };
         let t = with_threads(threads, || {
             let mut run = || {
-                enc.forward_padded(
-                    &x,
-                    batch,
-                    seq,
-                    Some(&padding),
-                    Mask::None,
-                    &mut ws,
-                )
-                .expect("shapes were built to fit");
+                enc.forward_padded(&x, batch, seq, Some(&padding), Mask::None, &mut ws)
+                    .expect("shapes were built to fit");
             };
             interleaved(2, reps, &mut [&mut run])
         })?;

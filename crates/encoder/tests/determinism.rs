@@ -26,7 +26,10 @@ fn encoder(d: usize, heads: usize, f: usize, layers: usize, norm_first: bool) ->
 
 /// `enc.forward_with` on packed sequences of `lengths` under `mask`.
 fn forward(enc: &Encoder, x: &mut [f32], lengths: &[usize], mask: Mask, ws: &mut Workspace) {
-    let batch = Batch::from_lengths(lengths).unwrap().with_mask(mask).unwrap();
+    let batch = Batch::from_lengths(lengths)
+        .unwrap()
+        .with_mask(mask)
+        .unwrap();
     enc.forward_with(x, &batch, ws, None).unwrap();
 }
 
@@ -94,7 +97,13 @@ fn synthetic_encoder_is_bit_identical_for_1_2_4_threads() {
         let run = |threads: usize| {
             with_threads(threads, || {
                 let mut y = x.clone();
-                forward(&enc, &mut y, &lengths, Mask::Causal, &mut Workspace::default());
+                forward(
+                    &enc,
+                    &mut y,
+                    &lengths,
+                    Mask::Causal,
+                    &mut Workspace::default(),
+                );
                 y
             })
             .unwrap()
@@ -118,7 +127,13 @@ fn synthetic_encoder_is_bit_identical_for_1_2_4_threads() {
     let run = |threads: usize| {
         with_threads(threads, || {
             let mut y = x.clone();
-            forward(&enc, &mut y, &lengths, Mask::None, &mut Workspace::default());
+            forward(
+                &enc,
+                &mut y,
+                &lengths,
+                Mask::None,
+                &mut Workspace::default(),
+            );
             y
         })
         .unwrap()
@@ -166,7 +181,10 @@ fn synthetic_sequence_alone_equals_inside_any_batch() {
             let mut x = input(pre * d, 100 + k as u64);
             x.extend_from_slice(&s);
             x.extend(input(post * d, 200 + k as u64));
-            with_threads(threads, || forward(&enc, &mut x, &lengths, Mask::None, &mut ws)).unwrap();
+            with_threads(threads, || {
+                forward(&enc, &mut x, &lengths, Mask::None, &mut ws)
+            })
+            .unwrap();
             assert_eq!(
                 first_diff(&alone, &x[pre * d..(pre + s_len) * d]),
                 None,

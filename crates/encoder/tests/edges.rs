@@ -108,7 +108,10 @@ fn bert_model_batch_zero_and_empty_sequences() {
     bert.forward_with(&[empty, empty], &mut ws, &mut out, None)
         .unwrap();
     assert!(out.is_empty());
-    assert_eq!(Batch::from_tokens(&[empty, empty]).unwrap().offsets(), [0, 0, 0]);
+    assert_eq!(
+        Batch::from_tokens(&[empty, empty]).unwrap().offsets(),
+        [0, 0, 0]
+    );
 
     fn seq(ids: &[u32]) -> TokenSeq<'_> {
         TokenSeq {
@@ -274,7 +277,12 @@ fn short_buffers_and_hostile_lengths_are_errors_not_panics() {
     let mut x = vec![0.0f32; 3 * d];
     let layer = &enc.layers()[0];
     let r = catch_unwind(AssertUnwindSafe(|| {
-        layer.forward_with(&mut x, &Batch::single(4), &mut LayerBuffers::default(), None)
+        layer.forward_with(
+            &mut x,
+            &Batch::single(4),
+            &mut LayerBuffers::default(),
+            None,
+        )
     }));
     assert!(
         matches!(r, Ok(Err(_))),

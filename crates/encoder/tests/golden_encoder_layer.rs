@@ -68,11 +68,8 @@ fn encoder_layer_matches_pytorch() {
         };
         let path = dir.join(&e.file);
         let weights = Weights::open(&path).unwrap();
-        let layer = EncoderLayer::new(
-            cfg,
-            &LayerWeights::load(&weights.root(), &cfg).unwrap(),
-        )
-        .unwrap();
+        let layer =
+            EncoderLayer::new(cfg, &LayerWeights::load(&weights.root(), &cfg).unwrap()).unwrap();
         let enc = Encoder::new(vec![layer], None).unwrap();
 
         let bytes = std::fs::read(&path).unwrap();

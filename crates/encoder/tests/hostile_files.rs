@@ -508,7 +508,7 @@ fn config_not_json() {
         b"{\"hidden_size\": 1e400}",
     ] {
         m.write("config.json", bytes);
-        match BertConfig::from_file(&m.path("config.json")) {
+        match BertConfig::from_file(m.path("config.json")) {
             Err(Error::Json { path, .. }) => assert_eq!(path, m.path("config.json")),
             other => panic!("{:?}: {other:?}", String::from_utf8_lossy(bytes)),
         }
@@ -520,7 +520,7 @@ fn config_not_json() {
         format!("{}{}", "[".repeat(depth), "]".repeat(depth)),
     );
     assert!(matches!(
-        BertConfig::from_file(&m.path("config.json")),
+        BertConfig::from_file(m.path("config.json")),
         Err(Error::Json { .. })
     ));
     std::fs::remove_file(m.path("config.json")).unwrap();

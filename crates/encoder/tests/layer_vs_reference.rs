@@ -7,7 +7,9 @@ use common::{input, layer_config, random_layer_weights, Norms, TestRng};
 use proptest::prelude::*;
 use qkv_encoder::nn::mask::additive_per_sequence;
 use qkv_encoder::nn::reference::encoder_layer_f64;
-use qkv_encoder::{Activation, Batch, Encoder, EncoderLayer, LayerConfig, LayerWeights, Mask, Workspace};
+use qkv_encoder::{
+    Activation, Batch, Encoder, EncoderLayer, LayerConfig, LayerWeights, Mask, Workspace,
+};
 use rand::SeedableRng;
 
 fn weights(cfg: &LayerConfig, seed: u64) -> LayerWeights {
@@ -112,14 +114,7 @@ fn middle_padding_uses_masked_path() {
         false, false, true, false, false, false, false, false, false, false, true, true,
     ];
     let y = enc
-        .forward_padded(
-            &x,
-            2,
-            6,
-            Some(&pad),
-            Mask::None,
-            &mut Workspace::default(),
-        )
+        .forward_padded(&x, 2, 6, Some(&pad), Mask::None, &mut Workspace::default())
         .unwrap();
     // Reference: sequence 0 with token 2 removed is the same computation.
     let keep = [0usize, 1, 3, 4, 5];

@@ -24,12 +24,12 @@ fn max_abs(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn check(dir: &Path, packed_file: &str, expected_file: &str, d: usize) {
-    let hidden = Weights::open(&dir.join(packed_file)).unwrap();
+    let hidden = Weights::open(dir.join(packed_file)).unwrap();
     let off = offsets(&hidden);
     let t = *off.last().unwrap();
     let h = hidden.tensor("last_hidden_state_packed", &[t, d]).unwrap();
     let b = off.len() - 1;
-    let expected = Weights::open(&dir.join(expected_file)).unwrap();
+    let expected = Weights::open(dir.join(expected_file)).unwrap();
     let want_mean = expected
         .tensor("mean_pooled_unnormalized", &[b, d])
         .unwrap();

@@ -58,7 +58,7 @@ fn bert_tensors(c: &BertConfig) -> BTreeMap<String, Vec<usize>> {
 
 #[test]
 fn model_dir_reads_the_sentence_transformers_layout() {
-    let m = ModelDir::open(&dir()).unwrap();
+    let m = ModelDir::open(dir()).unwrap();
     let c = &m.config;
     assert_eq!(
         (
@@ -82,7 +82,7 @@ fn model_dir_reads_the_sentence_transformers_layout() {
 
 #[test]
 fn every_tensor_loads_with_its_shape() {
-    let m = ModelDir::open(&dir()).unwrap();
+    let m = ModelDir::open(dir()).unwrap();
     let w = m.weights().unwrap();
     let expected = bert_tensors(&m.config);
     let names: Vec<&str> = w.names().collect();
@@ -99,7 +99,7 @@ fn every_tensor_loads_with_its_shape() {
 
 #[test]
 fn token_ids_match_transformers() {
-    let m = ModelDir::open(&dir()).unwrap();
+    let m = ModelDir::open(dir()).unwrap();
     let tok = m.tokenizer().unwrap();
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir().join("expected.json")).unwrap())
@@ -113,7 +113,7 @@ fn token_ids_match_transformers() {
     assert_eq!(sentences.len(), 6);
     let encs = tok.encode_batch(&sentences).unwrap();
 
-    let expected = Weights::open(&dir().join("expected.safetensors")).unwrap();
+    let expected = Weights::open(dir().join("expected.safetensors")).unwrap();
     let (ids, shape) = expected.tensor_i64("input_ids").unwrap();
     let (mask, _) = expected.tensor_i64("attention_mask").unwrap();
     let (types, _) = expected.tensor_i64("token_type_ids").unwrap();
@@ -143,7 +143,7 @@ fn token_ids_match_transformers() {
 
 #[test]
 fn expected_outputs_are_consistent() {
-    let e = Weights::open(&dir().join("expected.safetensors")).unwrap();
+    let e = Weights::open(dir().join("expected.safetensors")).unwrap();
     let (offsets, _) = e.tensor_i64("offsets").unwrap();
     let t = *offsets.last().unwrap() as usize;
     for name in [

@@ -101,7 +101,7 @@ fn token_ids_match_sentence_transformers() {
     let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
     let encs = tok.encode_batch(&refs).unwrap();
 
-    let golden = Weights::open(&fixtures().join("minilm_public.safetensors")).unwrap();
+    let golden = Weights::open(fixtures().join("minilm_public.safetensors")).unwrap();
     let (ids, shape) = golden.tensor_i64("input_ids").unwrap();
     let (mask, mask_shape) = golden.tensor_i64("attention_mask").unwrap();
     let (types, _) = golden.tensor_i64("token_type_ids").unwrap();

@@ -5,8 +5,7 @@ use crate::config::{SeedConfig, SCALING_ROWS, SOFTMAX_SCALES};
 use crate::positional::sinusoidal;
 use crate::random::NumpyRandom;
 use crate::results::{
-    mean_std, DotVariance, EncoderRun, LayerNormDemo, RowMoments, ScalingDemo, ScoreStats,
-    SeedDemo,
+    mean_std, DotVariance, EncoderRun, LayerNormDemo, RowMoments, ScalingDemo, ScoreStats, SeedDemo,
 };
 use crate::weights::{draw_attention_weights, draw_layer_weights};
 use qkv_core::ops::attention::{attention, AttentionParams, Mask, QkvView, Seq};

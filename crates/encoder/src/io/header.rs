@@ -43,7 +43,10 @@ pub(crate) fn st_err(path: &Path, msg: impl Into<String>) -> Error {
 pub(crate) fn read_header(path: &Path, file: &[u8]) -> Result<BTreeMap<String, Entry>> {
     let file_len = file.len();
     let mut len_bytes = [0u8; 8];
-    len_bytes.copy_from_slice(file.get(..8).ok_or_else(|| st_err(path, "file too short"))?);
+    len_bytes.copy_from_slice(
+        file.get(..8)
+            .ok_or_else(|| st_err(path, "file too short"))?,
+    );
     let header_len = u64::from_le_bytes(len_bytes);
     if header_len > MAX_HEADER_BYTES {
         return Err(st_err(
@@ -88,8 +91,7 @@ pub(crate) fn parse_header(
     let data_len = file_len - data_start;
     let invalid = |kind: Invalid| st_err(path, describe_invalid(header, data_len, kind));
     // The crate's schema (names → {dtype, shape, data_offsets}, `__metadata__` strings only).
-    let metadata: Metadata =
-        serde_json::from_str(header).map_err(|_| invalid(Invalid::Schema))?;
+    let metadata: Metadata = serde_json::from_str(header).map_err(|_| invalid(Invalid::Schema))?;
     let mut tensors: Vec<(String, safetensors::tensor::TensorInfo)> = metadata
         .tensors()
         .into_iter()
@@ -253,8 +255,7 @@ mod tests {
     /// The parse needs nothing but the owned text: no mapping, no file.
     #[test]
     fn parses_from_an_owned_copy_alone() {
-        let header =
-            String::from(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#);
+        let header = String::from(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#);
         let start = 8 + header.len();
         let p = Path::new("owned.safetensors");
         let entries = parse_header(p, &header, start, start + 8).unwrap();
@@ -262,9 +263,14 @@ mod tests {
         let a = &entries["a"];
         assert_eq!((a.dtype, a.shape.as_slice()), (Dtype::F32, &[2usize][..]));
         assert_eq!(a.bytes, start..start + 8);
-        let e = parse_header(p, r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, 10, 30)
-            .unwrap_err()
-            .to_string();
+        let e = parse_header(
+            p,
+            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            10,
+            30,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("cover"), "{e}");
     }
 }

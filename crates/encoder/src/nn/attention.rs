@@ -80,7 +80,11 @@ impl MultiHeadAttention {
             ..Default::default()
         };
         gemm_packed(
-            MatRef::new(rows_ref(x, tokens, d, "MultiHeadAttention::project_qkv")?, tokens, d)?,
+            MatRef::new(
+                rows_ref(x, tokens, d, "MultiHeadAttention::project_qkv")?,
+                tokens,
+                d,
+            )?,
             &self.w_qkv,
             MatMut::new(qkv, tokens, 3 * d)?,
             &opts,

@@ -44,14 +44,22 @@ pub(crate) fn rows_of<'a>(
 }
 
 /// The first `rows × d` values of `x` (read-only [`rows_of`]).
-pub(crate) fn rows_ref<'a>(x: &'a [f32], rows: usize, d: usize, op: &'static str) -> Result<&'a [f32]> {
+pub(crate) fn rows_ref<'a>(
+    x: &'a [f32],
+    rows: usize,
+    d: usize,
+    op: &'static str,
+) -> Result<&'a [f32]> {
     let n = rows
         .checked_mul(d)
         .ok_or_else(|| input_err(op, format!("{rows} rows × {d} overflows")))?;
     x.get(..n).ok_or_else(|| {
         input_err(
             op,
-            format!("buffer of {} values is shorter than {rows} rows × {d}", x.len()),
+            format!(
+                "buffer of {} values is shorter than {rows} rows × {d}",
+                x.len()
+            ),
         )
     })
 }

@@ -1,8 +1,8 @@
 //! Position-wise feed-forward: Linear → activation → Linear, bias and ReLU fused into the
 //! first GEMM's write-out (GELU in one vectorized pass after it).
 
-use crate::nn::buffers::{check_len, grow, rows_of, rows_ref};
 use crate::error::Result;
+use crate::nn::buffers::{check_len, grow, rows_of, rows_ref};
 use qkv_core::ops::activation::{apply, Activation};
 use qkv_core::{gemm_packed, GemmOptions, MatMut, MatRef, PackedMatrix};
 
@@ -111,7 +111,11 @@ impl FeedForward {
             ..Default::default()
         };
         gemm_packed(
-            MatRef::new(rows_ref(hidden, tokens, f, "FeedForward::forward")?, tokens, f)?,
+            MatRef::new(
+                rows_ref(hidden, tokens, f, "FeedForward::forward")?,
+                tokens,
+                f,
+            )?,
             &self.w2,
             MatMut::new(rows_of(out, tokens, d, "FeedForward::forward")?, tokens, d)?,
             &opts,

@@ -88,9 +88,7 @@ impl SentenceEncoder {
             dir,
             model,
             tokenizer,
-            scratch: ScratchPool::new(
-                std::thread::available_parallelism().map_or(4, usize::from),
-            ),
+            scratch: ScratchPool::new(std::thread::available_parallelism().map_or(4, usize::from)),
         })
     }
 

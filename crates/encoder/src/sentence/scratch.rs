@@ -57,7 +57,7 @@ mod tests {
         a.hidden.resize(10, 1.0);
         pool.give(a);
         // The same buffers come back (capacity kept).
-        assert!(pool.take().hidden.len() == 10);
+        assert_eq!(pool.take().hidden.len(), 10);
         let (x, y, z) = (pool.take(), pool.take(), pool.take());
         pool.give(x);
         pool.give(y);
