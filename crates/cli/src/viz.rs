@@ -25,7 +25,7 @@ pub struct VizArgs {
     /// across-layers figure then follows this head instead of the mean over heads.
     #[arg(long)]
     pub head: Option<usize>,
-    /// Position of the token whose attention is drawn across layers (0 = [CLS]).
+    /// Position of the token whose attention is drawn across layers (0 = `[CLS]`).
     #[arg(long, default_value_t = 0)]
     pub token: usize,
     /// Directory for the figures (created if missing).

@@ -179,7 +179,7 @@ pub struct SeedDemo {
     pub causal_weights: Vec<f32>,
     /// Panel 4's input scores: 100 points in [−3, 3].
     pub softmax_x: Vec<f32>,
-    /// Panel 4's curves: `(s, softmax(x·s))` for s in [`SOFTMAX_SCALES`].
+    /// Panel 4's curves: `(s, softmax(x·s))` for s in [`SOFTMAX_SCALES`](crate::config::SOFTMAX_SCALES).
     pub softmax_curves: Vec<(f32, Vec<f32>)>,
     /// `Var(q·k)` before and after scaling, one entry per width of `config.var_dims`.
     pub dot_variance: Vec<DotVariance>,

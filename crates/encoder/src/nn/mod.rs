@@ -5,7 +5,7 @@
 //! - [`attention`], [`ffn`], [`norm`], [`embedding`]: the sub-blocks;
 //! - [`layer`]: one encoder layer ([`EncoderLayer`]), post-norm or pre-norm;
 //! - [`stack`]: layers in sequence ([`Encoder`]), over packed or padded batches;
-//! - [`reference`]: the f64 definition the fast layer is tested against.
+//! - [`mod@reference`]: the f64 definition the fast layer is tested against.
 //!
 //! Imports flow down: `stack` → `layer` → sub-blocks → `batch`, `buffers` → `io`.
 
