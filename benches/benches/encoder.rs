@@ -2,10 +2,7 @@
 //! MiniLM-sized stack, on packed batches. Throughput is tokens.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use qkv_core::ops::activation::Activation;
-use qkv_encoder::encoder::{Encoder, Workspace};
-use qkv_encoder::layer::{EncoderLayer, LayerConfig, LayerWeights};
-use qkv_encoder::mask::AttentionMask;
+use qkv_encoder::{Activation, Batch, Encoder, EncoderLayer, LayerConfig, LayerWeights, Workspace};
 use rand::{Rng, SeedableRng};
 
 fn layer(d: usize, heads: usize, f: usize, seed: u64) -> EncoderLayer {
@@ -54,13 +51,13 @@ fn bench_encoder(c: &mut Criterion) {
         let x: Vec<f32> = (0..t * d).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
         let mut y = x.clone();
         let mut ws = Workspace::default();
+        let batch = Batch::from_lengths(&lengths).unwrap();
         g.throughput(Throughput::Elements(t as u64));
         let id = format!("d{d}_b{}_t{t}", lengths.len());
         g.bench_function(BenchmarkId::new("qkv_layer", &id), |b| {
             b.iter(|| {
                 y.copy_from_slice(&x);
-                enc.forward_packed(&mut y, &lengths, &AttentionMask::None, &mut ws, None)
-                    .unwrap()
+                enc.forward_with(&mut y, &batch, &mut ws, None).unwrap()
             })
         });
     }

@@ -13,10 +13,7 @@ use qkv_core::ops::layernorm::{add_layer_norm_with_isa, layer_norm_with_isa};
 use qkv_core::ops::softmax::softmax_rows_with_isa;
 use qkv_core::reference::attention::attention_f64;
 use qkv_core::{gemm, gemm_packed, GemmOptions, Isa, MatMut, MatRef, PackedMatrix};
-use qkv_encoder::bert::{BertModel, TokenSeq};
-use qkv_encoder::config::BertConfig;
-use qkv_encoder::encoder::Workspace;
-use qkv_encoder::weights::Weights;
+use qkv_encoder::{BertConfig, BertModel, TokenSeq, Weights, Workspace};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -801,7 +798,7 @@ pub fn load_model_files(data: &[u8]) {
             ];
             let (mut ws, mut out) = (Workspace::default(), Vec::new());
             model
-                .forward(&seqs, &mut ws, &mut out, None)
+                .forward_with(&seqs, &mut ws, &mut out, None)
                 .expect("a loaded model runs on valid ids");
             assert_eq!(out.len(), len * cfg.hidden_size);
             reached::hit(&reached::MODEL_FORWARD);
@@ -809,7 +806,7 @@ pub fn load_model_files(data: &[u8]) {
                 ids: &[cfg.vocab_size as u32],
                 type_ids: None,
             }];
-            assert!(model.forward(&bad, &mut ws, &mut out, None).is_err());
+            assert!(model.forward_with(&bad, &mut ws, &mut out, None).is_err());
         }
     }
     std::fs::remove_file(&cfg_path).ok();

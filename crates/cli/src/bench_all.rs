@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use qkv_core::ops::attention::{attention, AttentionParams, Mask, QkvView, Seq};
 use qkv_core::perf::interleaved;
 use qkv_core::{with_threads, Isa};
-use qkv_encoder::embedder::{EmbedOptions, SentenceEncoder};
+use qkv_encoder::{EmbedOptions, SentenceEncoder};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use std::path::PathBuf;

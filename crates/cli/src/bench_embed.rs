@@ -8,7 +8,7 @@ use crate::report::{self, r3, Row};
 use anyhow::{bail, Context, Result};
 use qkv_core::perf::interleaved;
 use qkv_core::with_threads;
-use qkv_encoder::embedder::{EmbedOptions, SentenceEncoder};
+use qkv_encoder::{EmbedOptions, SentenceEncoder};
 use serde_json::Value;
 use std::path::PathBuf;
 

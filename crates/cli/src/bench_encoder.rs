@@ -7,9 +7,7 @@ use crate::report::{self, r3, Row};
 use qkv_core::ops::activation::Activation;
 use qkv_core::perf::interleaved;
 use qkv_core::with_threads;
-use qkv_encoder::encoder::{Encoder, Workspace};
-use qkv_encoder::layer::{EncoderLayer, LayerConfig, LayerWeights};
-use qkv_encoder::mask::AttentionMask;
+use qkv_encoder::{Encoder, EncoderLayer, LayerConfig, LayerWeights, Mask, Workspace};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
@@ -103,15 +101,8 @@ pub fn measure(c: &Common) -> anyhow::Result<Vec<Row>> {
         };
         let t = with_threads(threads, || {
             let mut run = || {
-                enc.forward_padded(
-                    &x,
-                    batch,
-                    seq,
-                    Some(&padding),
-                    &AttentionMask::None,
-                    &mut ws,
-                )
-                .expect("shapes were built to fit");
+                enc.forward_padded(&x, batch, seq, Some(&padding), Mask::None, &mut ws)
+                    .expect("shapes were built to fit");
             };
             interleaved(2, reps, &mut [&mut run])
         })?;

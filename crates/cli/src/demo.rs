@@ -1,9 +1,9 @@
 //! `qkv demo`: the seed notebook's story on qkv's kernels, no model needed. The numbers come from
-//! [`qkv_encoder::seed::run`]; this file prints them and draws the figures with `qkv-viz`.
+//! [`qkv_notebook::run`]; this file prints them and draws the figures with `qkv-viz`.
 
 use anyhow::{Context, Result};
 use clap::Args;
-use qkv_encoder::seed::{self, max_row_sum_error, SeedConfig, SeedDemo, SINUSOID_DIMS};
+use qkv_notebook::{self as seed, max_row_sum_error, SeedConfig, SeedDemo, SINUSOID_DIMS};
 use qkv_viz::{
     AttentionGrid, AttentionHeatmap, Figure, PeHeatmap, PeSinusoids, QueryAttentionLines,
     SeedFigureData, SixPanelFigure, SoftmaxScaling,

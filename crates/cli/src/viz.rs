@@ -1,12 +1,10 @@
 //! `qkv viz`: attention heatmaps of a real model on a text, with the WordPiece tokens as labels.
-//! The weights come from the attention kernel's probabilities path (`BertModel::forward` with one
+//! The weights come from the attention kernel's probabilities path (`BertModel::forward_with` with one
 //! buffer per layer); `qkv-viz` draws them.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use qkv_encoder::bert::TokenSeq;
-use qkv_encoder::embedder::SentenceEncoder;
-use qkv_encoder::encoder::Workspace;
+use qkv_encoder::{SentenceEncoder, TokenSeq, Workspace};
 use qkv_viz::{AttentionGrid, AttentionHeatmap, Figure, TokenAcrossLayers};
 use std::path::{Path, PathBuf};
 
@@ -27,7 +25,7 @@ pub struct VizArgs {
     /// across-layers figure then follows this head instead of the mean over heads.
     #[arg(long)]
     pub head: Option<usize>,
-    /// Position of the token whose attention is drawn across layers (0 = [CLS]).
+    /// Position of the token whose attention is drawn across layers (0 = `[CLS]`).
     #[arg(long, default_value_t = 0)]
     pub token: usize,
     /// Directory for the figures (created if missing).
@@ -111,7 +109,7 @@ pub fn text_attention(model: &SentenceEncoder, text: &str) -> Result<TextAttenti
     let heads = model.model().config().num_attention_heads;
     let mut layers = vec![Vec::new(); n_layers];
     let mut hidden = Vec::new();
-    model.model().forward(
+    model.model().forward_with(
         &[seq],
         &mut Workspace::default(),
         &mut hidden,

@@ -1,7 +1,7 @@
 //! `qkv demo` and `qkv viz` run as a user runs them: every figure is written, decodes at the
 //! promised size and is not blank; the numbers printed are the library's.
 
-use qkv_encoder::seed::{self, SeedConfig};
+use qkv_notebook::{self as seed, SeedConfig};
 use qkv_viz::{
     AttentionGrid, AttentionHeatmap, Figure, PeHeatmap, QueryAttentionLines, SeedFigureData,
     SixPanelFigure, SoftmaxScaling, TokenAcrossLayers,

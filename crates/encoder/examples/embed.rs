@@ -2,11 +2,11 @@
 //!
 //! `cargo run --release -p qkv-encoder --example embed -- "$(scripts/fetch_model.sh | tail -n1)"`
 
-use qkv_encoder::embedder::SentenceEncoder;
+use qkv_encoder::SentenceEncoder;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: embed MODEL_DIR")?;
-    let model = SentenceEncoder::open(dir.as_ref())?;
+    let model = SentenceEncoder::open(dir)?;
     let sentences = [
         "The cat sits on the mat.",
         "A feline rests on a rug.",

@@ -9,76 +9,28 @@
 //! Why this holds is written down in `docs/hardening.md`: no reduction is split across
 //! threads, and a row's arithmetic never depends on the other rows of its batch.
 
-use qkv_core::ops::activation::Activation;
+mod common;
+
+use common::{first_diff, input, layer_config, random_encoder, tiny, Norms};
 use qkv_core::with_threads;
-use qkv_encoder::bert::TokenSeq;
-use qkv_encoder::embedder::{EmbedOptions, SentenceEncoder};
-use qkv_encoder::encoder::{Encoder, Workspace};
-use qkv_encoder::layer::{EncoderLayer, LayerConfig, LayerNorm, LayerWeights};
-use qkv_encoder::mask::AttentionMask;
+use qkv_encoder::{Activation, Batch, EmbedOptions, Encoder, Mask, TokenSeq, Workspace};
 use rand::{Rng, SeedableRng};
-use std::path::Path;
 
 const THREADS: [usize; 3] = [1, 2, 4];
 
-fn tiny() -> SentenceEncoder {
-    SentenceEncoder::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_bert"))
-        .unwrap()
-}
-
-fn rand_vec(n: usize, a: f32, rng: &mut rand_chacha::ChaCha8Rng) -> Vec<f32> {
-    (0..n).map(|_| rng.gen_range(-a..a)).collect()
-}
-
+/// A random encoder with random LayerNorms (a final one for pre-norm).
 fn encoder(d: usize, heads: usize, f: usize, layers: usize, norm_first: bool) -> Encoder {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-    let cfg = LayerConfig {
-        d_model: d,
-        heads,
-        d_ff: f,
-        activation: Activation::Gelu,
-        norm_first,
-        eps: 1e-5,
-    };
-    let (sd, sf) = (1.0 / (d as f32).sqrt(), 1.0 / (f as f32).sqrt());
-    let ls = (0..layers)
-        .map(|_| {
-            let w = LayerWeights {
-                in_proj_weight: rand_vec(3 * d * d, sd, &mut rng),
-                in_proj_bias: rand_vec(3 * d, 0.1, &mut rng),
-                out_proj_weight: rand_vec(d * d, sd, &mut rng),
-                out_proj_bias: rand_vec(d, 0.1, &mut rng),
-                linear1_weight: rand_vec(f * d, sd, &mut rng),
-                linear1_bias: rand_vec(f, 0.1, &mut rng),
-                linear2_weight: rand_vec(d * f, sf, &mut rng),
-                linear2_bias: rand_vec(d, 0.1, &mut rng),
-                norm1_weight: rand_vec(d, 0.5, &mut rng).iter().map(|x| 1.0 + x).collect(),
-                norm1_bias: rand_vec(d, 0.2, &mut rng),
-                norm2_weight: rand_vec(d, 0.5, &mut rng).iter().map(|x| 1.0 + x).collect(),
-                norm2_bias: rand_vec(d, 0.2, &mut rng),
-            };
-            EncoderLayer::new(cfg, &w).unwrap()
-        })
-        .collect();
-    let norm = norm_first.then(|| LayerNorm {
-        gamma: vec![1.0; d],
-        beta: vec![0.0; d],
-        eps: 1e-5,
-    });
-    Encoder::new(ls, norm).unwrap()
+    let cfg = layer_config(d, heads, f, Activation::Gelu, norm_first);
+    random_encoder(cfg, layers, Norms::Random, norm_first, 11)
 }
 
-fn input(n: usize, seed: u64) -> Vec<f32> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    rand_vec(n, 2.0, &mut rng)
-}
-
-/// Index of the first differing bit pattern, if any.
-fn first_diff(a: &[f32], b: &[f32]) -> Option<usize> {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| x.to_bits() != y.to_bits())
+/// `enc.forward_with` on packed sequences of `lengths` under `mask`.
+fn forward(enc: &Encoder, x: &mut [f32], lengths: &[usize], mask: Mask, ws: &mut Workspace) {
+    let batch = Batch::from_lengths(lengths)
+        .unwrap()
+        .with_mask(mask)
+        .unwrap();
+    enc.forward_with(x, &batch, ws, None).unwrap();
 }
 
 /// Sentences of 1 to ~30 words (the longest are truncated at 24 tokens).
@@ -117,7 +69,7 @@ fn tiny_bert_is_bit_identical_for_1_2_4_threads() {
             let mut hidden = Vec::new();
             model
                 .model()
-                .forward(&seqs, &mut Workspace::default(), &mut hidden, None)
+                .forward_with(&seqs, &mut Workspace::default(), &mut hidden, None)
                 .unwrap();
             let emb = model.embed(&refs).unwrap();
             (hidden, emb.data)
@@ -142,12 +94,16 @@ fn synthetic_encoder_is_bit_identical_for_1_2_4_threads() {
         let lengths = [200, 37, 64, 1, 130];
         let t: usize = lengths.iter().sum();
         let x = input(t * d, 1);
-        let mask = AttentionMask::Causal;
         let run = |threads: usize| {
             with_threads(threads, || {
                 let mut y = x.clone();
-                enc.forward_packed(&mut y, &lengths, &mask, &mut Workspace::default(), None)
-                    .unwrap();
+                forward(
+                    &enc,
+                    &mut y,
+                    &lengths,
+                    Mask::Causal,
+                    &mut Workspace::default(),
+                );
                 y
             })
             .unwrap()
@@ -171,14 +127,13 @@ fn synthetic_encoder_is_bit_identical_for_1_2_4_threads() {
     let run = |threads: usize| {
         with_threads(threads, || {
             let mut y = x.clone();
-            enc.forward_packed(
+            forward(
+                &enc,
                 &mut y,
                 &lengths,
-                &AttentionMask::None,
+                Mask::None,
                 &mut Workspace::default(),
-                None,
-            )
-            .unwrap();
+            );
             y
         })
         .unwrap()
@@ -201,14 +156,7 @@ fn synthetic_sequence_alone_equals_inside_any_batch() {
     let s = input(s_len * d, 3);
     let alone = {
         let mut y = s.clone();
-        enc.forward_packed(
-            &mut y,
-            &[s_len],
-            &AttentionMask::None,
-            &mut Workspace::default(),
-            None,
-        )
-        .unwrap();
+        enc.forward(&mut y, &Batch::single(s_len)).unwrap();
         y
     };
     // (lengths of the neighbours before, after) the sequence.
@@ -234,9 +182,8 @@ fn synthetic_sequence_alone_equals_inside_any_batch() {
             x.extend_from_slice(&s);
             x.extend(input(post * d, 200 + k as u64));
             with_threads(threads, || {
-                enc.forward_packed(&mut x, &lengths, &AttentionMask::None, &mut ws, None)
+                forward(&enc, &mut x, &lengths, Mask::None, &mut ws)
             })
-            .unwrap()
             .unwrap();
             assert_eq!(
                 first_diff(&alone, &x[pre * d..(pre + s_len) * d]),
@@ -279,4 +226,35 @@ fn tiny_bert_sentence_alone_equals_inside_any_batch() {
             }
         }
     }
+}
+
+#[test]
+fn concurrent_callers_share_one_encoder_and_get_the_same_bits() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let model = tiny();
+    shareable(&model);
+    let texts = sentences(24);
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let want = model.embed(&refs).unwrap();
+    std::thread::scope(|s| {
+        let calls: Vec<_> = (0..4)
+            .map(|k| {
+                let (model, refs) = (&model, &refs);
+                s.spawn(move || {
+                    (0..3)
+                        .map(|_| model.embed(&refs[k..]).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for (k, call) in calls.into_iter().enumerate() {
+            for e in call.join().unwrap() {
+                assert_eq!(
+                    first_diff(&want.data[k * want.dim..], &e.data),
+                    None,
+                    "caller {k}"
+                );
+            }
+        }
+    });
 }

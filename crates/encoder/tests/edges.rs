@@ -7,73 +7,33 @@
 //!
 //! The behaviour is documented in `docs/hardening.md`.
 
-use qkv_core::ops::activation::Activation;
+mod common;
+
+use common::{input, layer_config, random_encoder, same_bits, tiny, Norms};
 use qkv_core::ops::softmax::softmax_rows;
-use qkv_encoder::bert::{BertModel, TokenSeq};
-use qkv_encoder::embedder::{EmbedOptions, SentenceEncoder};
-use qkv_encoder::encoder::{Encoder, Workspace};
-use qkv_encoder::layer::{EncoderLayer, LayerConfig, LayerNorm, LayerWeights};
-use qkv_encoder::mask::AttentionMask;
-use qkv_encoder::pooling::Pooling;
-use qkv_encoder::tokenize::Encoding;
-use rand::{Rng, SeedableRng};
-use std::path::Path;
-
-fn tiny() -> SentenceEncoder {
-    SentenceEncoder::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_bert"))
-        .unwrap()
-}
-
-fn rand_vec(n: usize, a: f32, rng: &mut rand_chacha::ChaCha8Rng) -> Vec<f32> {
-    (0..n).map(|_| rng.gen_range(-a..a)).collect()
-}
+use qkv_encoder::nn::mask::additive_per_sequence;
+use qkv_encoder::{
+    Activation, Batch, BertModel, EmbedOptions, Encoder, Encoding, LayerNorm, Mask, Pooling,
+    TokenSeq, Workspace,
+};
 
 /// A random post-norm (or pre-norm) encoder of `layers` layers with a final LayerNorm.
 fn encoder(d: usize, heads: usize, f: usize, layers: usize, norm_first: bool) -> Encoder {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    let cfg = LayerConfig {
-        d_model: d,
-        heads,
-        d_ff: f,
-        activation: Activation::Gelu,
-        norm_first,
-        eps: 1e-5,
-    };
-    let (sd, sf) = (1.0 / (d as f32).sqrt(), 1.0 / (f as f32).sqrt());
-    let ls = (0..layers)
-        .map(|_| {
-            let w = LayerWeights {
-                in_proj_weight: rand_vec(3 * d * d, sd, &mut rng),
-                in_proj_bias: rand_vec(3 * d, 0.1, &mut rng),
-                out_proj_weight: rand_vec(d * d, sd, &mut rng),
-                out_proj_bias: rand_vec(d, 0.1, &mut rng),
-                linear1_weight: rand_vec(f * d, sd, &mut rng),
-                linear1_bias: rand_vec(f, 0.1, &mut rng),
-                linear2_weight: rand_vec(d * f, sf, &mut rng),
-                linear2_bias: rand_vec(d, 0.1, &mut rng),
-                norm1_weight: vec![1.0; d],
-                norm1_bias: vec![0.0; d],
-                norm2_weight: vec![1.0; d],
-                norm2_bias: vec![0.0; d],
-            };
-            EncoderLayer::new(cfg, &w).unwrap()
-        })
-        .collect();
-    let norm = LayerNorm {
-        gamma: vec![1.0; d],
-        beta: vec![0.0; d],
-        eps: 1e-5,
-    };
-    Encoder::new(ls, Some(norm)).unwrap()
+    let cfg = layer_config(d, heads, f, Activation::Gelu, norm_first);
+    random_encoder(cfg, layers, Norms::Unit, true, 7)
 }
 
-fn input(n: usize, seed: u64) -> Vec<f32> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    rand_vec(n, 2.0, &mut rng)
-}
-
-fn same_bits(a: &[f32], b: &[f32]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+/// `enc.forward_with` on packed sequences of `lengths` under `mask`.
+fn run(
+    enc: &Encoder,
+    x: &mut [f32],
+    lengths: &[usize],
+    mask: Mask,
+    ws: &mut Workspace,
+    probs: Option<&mut [Vec<f32>]>,
+) -> qkv_encoder::Result<()> {
+    let batch = Batch::from_lengths(lengths)?.with_mask(mask)?;
+    enc.forward_with(x, &batch, ws, probs)
 }
 
 #[test]
@@ -82,46 +42,29 @@ fn encoder_batch_zero_and_empty_sequences() {
     for norm_first in [false, true] {
         let enc = encoder(d, 2, 32, 2, norm_first);
         let mut ws = Workspace::default();
-        for mask in [
-            AttentionMask::None,
-            AttentionMask::Causal,
-            AttentionMask::Additive {
-                data: vec![],
-                per_sequence: true,
-            },
-        ] {
+        for mask in [Mask::None, Mask::Causal, additive_per_sequence(&[], 0)] {
             // Batch 0.
             let mut x: Vec<f32> = vec![];
-            enc.forward_packed(&mut x, &[], &mask, &mut ws, None)
-                .unwrap();
+            run(&enc, &mut x, &[], mask, &mut ws, None).unwrap();
             assert!(x.is_empty());
             // Only empty sequences, with attention weights requested.
             let mut probs = vec![Vec::new(), Vec::new()];
-            enc.forward_packed(&mut x, &[0, 0, 0], &mask, &mut ws, Some(&mut probs))
-                .unwrap();
+            run(&enc, &mut x, &[0, 0, 0], mask, &mut ws, Some(&mut probs)).unwrap();
             assert!(x.is_empty() && probs.iter().all(Vec::is_empty));
         }
         // Padded layout: batch 0, and sequences of length 0.
         for (batch, seq) in [(0, 0), (0, 7), (3, 0)] {
             let y = enc
-                .forward_padded(&[], batch, seq, None, &AttentionMask::None, &mut ws)
+                .forward_padded(&[], batch, seq, None, Mask::None, &mut ws)
                 .unwrap();
             assert!(y.is_empty(), "[{batch}, {seq}]");
         }
         // An empty sequence between two others changes nothing.
         let x = input(5 * d, 1);
         let mut a = x.clone();
-        enc.forward_packed(&mut a, &[3, 2], &AttentionMask::None, &mut ws, None)
-            .unwrap();
+        run(&enc, &mut a, &[3, 2], Mask::None, &mut ws, None).unwrap();
         let mut b = x.clone();
-        enc.forward_packed(
-            &mut b,
-            &[0, 3, 0, 0, 2, 0],
-            &AttentionMask::None,
-            &mut ws,
-            None,
-        )
-        .unwrap();
+        run(&enc, &mut b, &[0, 3, 0, 0, 2, 0], Mask::None, &mut ws, None).unwrap();
         assert!(same_bits(&a, &b));
     }
 }
@@ -142,7 +85,7 @@ fn fully_padded_sequence_in_a_padded_batch_gives_zero_rows() {
             batch,
             seq,
             Some(&pad),
-            &AttentionMask::None,
+            Mask::None,
             &mut Workspace::default(),
         )
         .unwrap();
@@ -156,16 +99,19 @@ fn bert_model_batch_zero_and_empty_sequences() {
     let bert: &BertModel = model.model();
     let mut ws = Workspace::default();
     let mut out = vec![1.0f32; 3];
-    bert.forward(&[], &mut ws, &mut out, None).unwrap();
+    bert.forward_with(&[], &mut ws, &mut out, None).unwrap();
     assert!(out.is_empty());
     let empty = TokenSeq {
         ids: &[],
         type_ids: Some(&[]),
     };
-    bert.forward(&[empty, empty], &mut ws, &mut out, None)
+    bert.forward_with(&[empty, empty], &mut ws, &mut out, None)
         .unwrap();
     assert!(out.is_empty());
-    assert_eq!(BertModel::offsets(&[empty, empty]), [0, 0, 0]);
+    assert_eq!(
+        Batch::from_tokens(&[empty, empty]).unwrap().offsets(),
+        [0, 0, 0]
+    );
 
     fn seq(ids: &[u32]) -> TokenSeq<'_> {
         TokenSeq {
@@ -175,10 +121,10 @@ fn bert_model_batch_zero_and_empty_sequences() {
     }
     let (a, b): (&[u32], &[u32]) = (&[2, 11, 12, 3], &[2, 13, 3]);
     let mut dense = Vec::new();
-    bert.forward(&[seq(a), seq(b)], &mut ws, &mut dense, None)
+    bert.forward_with(&[seq(a), seq(b)], &mut ws, &mut dense, None)
         .unwrap();
     let mut holey = Vec::new();
-    bert.forward(
+    bert.forward_with(
         &[empty, seq(a), empty, seq(b), empty],
         &mut ws,
         &mut holey,
@@ -187,9 +133,13 @@ fn bert_model_batch_zero_and_empty_sequences() {
     .unwrap();
     assert!(same_bits(&dense, &holey));
     assert_eq!(
-        BertModel::offsets(&[empty, seq(a), empty, seq(b)]),
+        Batch::from_tokens(&[empty, seq(a), empty, seq(b)])
+            .unwrap()
+            .offsets(),
         [0, 0, 4, 4, 7]
     );
+    // The one-call form gives the same bits as the workspace form.
+    assert!(same_bits(&bert.forward(&[seq(a), seq(b)]).unwrap(), &dense));
 }
 
 #[test]
@@ -248,20 +198,17 @@ fn nan_and_inf_in_activations_propagate_to_their_sequence_only() {
     let x = input(12 * d, 3);
     let mut ws = Workspace::default();
     let mut clean = x.clone();
-    enc.forward_packed(&mut clean, &lengths, &AttentionMask::None, &mut ws, None)
-        .unwrap();
+    run(&enc, &mut clean, &lengths, Mask::None, &mut ws, None).unwrap();
     assert!(clean.iter().all(|v| v.is_finite()));
     for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
         for norm_first in [false, true] {
             let enc = encoder(d, 4, 64, 2, norm_first);
             let mut want = x.clone();
-            enc.forward_packed(&mut want, &lengths, &AttentionMask::None, &mut ws, None)
-                .unwrap();
+            run(&enc, &mut want, &lengths, Mask::None, &mut ws, None).unwrap();
             // One value of token 1 of sequence 1 (rows 4..7).
             let mut y = x.clone();
             y[5 * d + 3] = bad;
-            enc.forward_packed(&mut y, &lengths, &AttentionMask::None, &mut ws, None)
-                .unwrap();
+            run(&enc, &mut y, &lengths, Mask::None, &mut ws, None).unwrap();
             // Attention mixes the bad token into every query of its sequence: all of it is NaN.
             assert!(
                 y[4 * d..7 * d].iter().all(|v| v.is_nan()),
@@ -287,16 +234,13 @@ fn fully_masked_queries_and_huge_logits_stay_finite() {
         m[b * s * s + s + 1] = 1e30;
         m[b * s * s + 2 * s] = -1e30;
     }
-    let mask = AttentionMask::Additive {
-        data: m,
-        per_sequence: true,
-    };
     let mut y = x.clone();
     let mut probs = vec![Vec::new(), Vec::new()];
-    enc.forward_packed(
+    run(
+        &enc,
         &mut y,
         &[s, s],
-        &mask,
+        additive_per_sequence(&m, s),
         &mut Workspace::default(),
         Some(&mut probs),
     )
@@ -326,19 +270,16 @@ fn fully_masked_queries_and_huge_logits_stay_finite() {
 
 #[test]
 fn short_buffers_and_hostile_lengths_are_errors_not_panics() {
-    use qkv_core::ops::attention::{Mask, Seq};
-    use qkv_encoder::layer::LayerBuffers;
+    use qkv_encoder::nn::LayerBuffers;
     use std::panic::{catch_unwind, AssertUnwindSafe};
     let d = 16;
     let enc = encoder(d, 2, 32, 1, false);
     let mut x = vec![0.0f32; 3 * d];
     let layer = &enc.layers()[0];
     let r = catch_unwind(AssertUnwindSafe(|| {
-        layer.forward(
+        layer.forward_with(
             &mut x,
-            4,
-            &[Seq { start: 0, len: 4 }],
-            Mask::None,
+            &Batch::single(4),
             &mut LayerBuffers::default(),
             None,
         )
@@ -358,13 +299,24 @@ fn short_buffers_and_hostile_lengths_are_errors_not_panics() {
         "LayerNorm::apply on 3 rows claimed as 4"
     );
     let r = catch_unwind(AssertUnwindSafe(|| {
-        enc.forward_packed(
+        run(
+            &enc,
             &mut x,
             &[usize::MAX, 2],
-            &AttentionMask::None,
+            Mask::None,
             &mut Workspace::default(),
             None,
         )
     }));
     assert!(matches!(r, Ok(Err(_))), "lengths summing past usize::MAX");
+    // A mask that does not cover the batch is refused when it joins the batch.
+    let short = [0.0f32; 15];
+    for mask in [
+        qkv_encoder::nn::mask::additive(&short, 4),
+        additive_per_sequence(&short, 3),
+        additive_per_sequence(&[0.0; 16], 4),
+    ] {
+        let r = Batch::from_lengths(&[4, 1]).unwrap().with_mask(mask);
+        assert!(r.is_err(), "{mask:?}");
+    }
 }

@@ -4,11 +4,12 @@
 //! Pass: max |qkv − PyTorch| ≤ 1e-5 on valid rows (PyTorch's own f32 result is ~1e-6 from
 //! its f64 one), padded rows exactly 0.
 
-use qkv_core::ops::activation::Activation;
-use qkv_encoder::encoder::{Encoder, Workspace};
-use qkv_encoder::layer::{EncoderLayer, LayerConfig, LayerWeights};
-use qkv_encoder::mask::AttentionMask;
-use qkv_encoder::weights::Weights;
+mod common;
+
+use common::f32s;
+use qkv_encoder::{
+    Activation, Encoder, EncoderLayer, LayerConfig, LayerWeights, Mask, Weights, Workspace,
+};
 use safetensors::SafeTensors;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -41,14 +42,6 @@ fn golden_dir() -> PathBuf {
     }
 }
 
-fn f32s(st: &SafeTensors, name: &str) -> Vec<f32> {
-    let t = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-    t.data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
 #[test]
 fn encoder_layer_matches_pytorch() {
     let dir = golden_dir();
@@ -75,11 +68,8 @@ fn encoder_layer_matches_pytorch() {
         };
         let path = dir.join(&e.file);
         let weights = Weights::open(&path).unwrap();
-        let layer = EncoderLayer::new(
-            cfg,
-            &LayerWeights::from_safetensors(&weights, "", &cfg).unwrap(),
-        )
-        .unwrap();
+        let layer =
+            EncoderLayer::new(cfg, &LayerWeights::load(&weights.root(), &cfg).unwrap()).unwrap();
         let enc = Encoder::new(vec![layer], None).unwrap();
 
         let bytes = std::fs::read(&path).unwrap();
@@ -91,8 +81,8 @@ fn encoder_layer_matches_pytorch() {
             .ok()
             .map(|t| t.data().iter().map(|&v| v != 0).collect());
         let mask = match case.mask.as_str() {
-            "causal" => AttentionMask::Causal,
-            "none" | "key_padding" => AttentionMask::None,
+            "causal" => Mask::Causal,
+            "none" | "key_padding" => Mask::None,
             m => panic!("{}: unknown mask {m}", e.name),
         };
         let out = enc
@@ -101,7 +91,7 @@ fn encoder_layer_matches_pytorch() {
                 b,
                 s,
                 padding.as_deref(),
-                &mask,
+                mask,
                 &mut Workspace::default(),
             )
             .unwrap();
@@ -124,28 +114,4 @@ fn encoder_layer_matches_pytorch() {
             e.name
         );
     }
-}
-
-#[test]
-fn sinusoidal_table_matches_float64_reference() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/positional/sinusoidal_pe_64x64.safetensors");
-    let bytes = std::fs::read(path).unwrap();
-    let st = SafeTensors::deserialize(&bytes).unwrap();
-    let want = f32s(&st, "pe_f32");
-    let got = qkv_encoder::positional::sinusoidal(64, 64);
-    let max = got
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    assert!(max <= 1e-7, "max diff {max:e}");
-    let seed: [f64; 8] = [
-        0.84147098, 0.54030231, 0.68156135, 0.73176098, 0.53316844, 0.84600911, 0.40930892,
-        0.91239586,
-    ];
-    for (a, b) in got[64..72].iter().zip(seed) {
-        assert!((*a as f64 - b).abs() < 1e-7, "PE[1, :8]: {a} vs {b}");
-    }
-    assert_eq!(&got[..8], &[0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
 }

@@ -6,31 +6,22 @@
 //!
 //! Each case starts from a copy of the tiny random BERT fixture and breaks one file.
 
-use qkv_encoder::config::BertConfig;
-use qkv_encoder::embedder::SentenceEncoder;
-use qkv_encoder::sentence::ModelDir;
-use qkv_encoder::tokenize::Tokenizer;
-use qkv_encoder::weights::{Weights, MAX_HEADER_BYTES};
-use qkv_encoder::Error;
+mod common;
+
+use common::{tiny_dir as fixture, TempDir};
+use qkv_encoder::io::MAX_HEADER_BYTES;
+use qkv_encoder::{BertConfig, Error, ModelDir, SentenceEncoder, Tokenizer, Weights};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_bert")
-}
 
 /// A copy of the tiny BERT directory in the temp dir, removed on drop.
-struct ModelCopy(PathBuf);
+struct ModelCopy(TempDir);
 
 impl ModelCopy {
     fn new(tag: &str) -> ModelCopy {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("qkv-hostile-{}-{n}-{tag}", std::process::id()));
-        std::fs::remove_dir_all(&dir).ok();
+        let tmp = TempDir::new(&format!("hostile-{tag}"));
+        let dir = &tmp.0;
         std::fs::create_dir_all(dir.join("1_Pooling")).unwrap();
         for f in [
             "config.json",
@@ -42,10 +33,13 @@ impl ModelCopy {
         ] {
             std::fs::copy(fixture().join(f), dir.join(f)).unwrap();
         }
-        ModelCopy(dir)
+        ModelCopy(tmp)
+    }
+    fn dir(&self) -> &Path {
+        &self.0 .0
     }
     fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+        self.0.path(name)
     }
     fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
         let p = self.path(name);
@@ -60,13 +54,7 @@ impl ModelCopy {
         self.write("config.json", cfg.to_string())
     }
     fn open(&self) -> Result<SentenceEncoder, Error> {
-        SentenceEncoder::open(&self.0)
-    }
-}
-
-impl Drop for ModelCopy {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
+        SentenceEncoder::open(self.dir())
     }
 }
 
@@ -446,7 +434,7 @@ fn config_err(m: &ModelCopy) -> String {
         Error::Config(_) | Error::Json { .. } => {}
         other => panic!("SentenceEncoder::open: {other:?}"),
     }
-    err_of(ModelDir::open(&m.0), "ModelDir");
+    err_of(ModelDir::open(m.dir()), "ModelDir");
     e
 }
 
@@ -520,7 +508,7 @@ fn config_not_json() {
         b"{\"hidden_size\": 1e400}",
     ] {
         m.write("config.json", bytes);
-        match BertConfig::from_file(&m.path("config.json")) {
+        match BertConfig::from_file(m.path("config.json")) {
             Err(Error::Json { path, .. }) => assert_eq!(path, m.path("config.json")),
             other => panic!("{:?}: {other:?}", String::from_utf8_lossy(bytes)),
         }
@@ -532,7 +520,7 @@ fn config_not_json() {
         format!("{}{}", "[".repeat(depth), "]".repeat(depth)),
     );
     assert!(matches!(
-        BertConfig::from_file(&m.path("config.json")),
+        BertConfig::from_file(m.path("config.json")),
         Err(Error::Json { .. })
     ));
     std::fs::remove_file(m.path("config.json")).unwrap();

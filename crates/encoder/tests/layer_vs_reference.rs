@@ -1,37 +1,19 @@
 //! The fast encoder layer against the f64 reference layer across random configurations, and
 //! a sequence alone against the same sequence inside a padded batch (bit for bit).
 
+mod common;
+
+use common::{input, layer_config, random_layer_weights, Norms, TestRng};
 use proptest::prelude::*;
-use qkv_core::ops::activation::Activation;
-use qkv_encoder::encoder::{Encoder, Workspace};
-use qkv_encoder::layer::{EncoderLayer, LayerConfig, LayerWeights};
-use qkv_encoder::mask::AttentionMask;
-use qkv_encoder::reference::encoder_layer_f64;
-use rand::{Rng, SeedableRng};
+use qkv_encoder::nn::mask::additive_per_sequence;
+use qkv_encoder::nn::reference::encoder_layer_f64;
+use qkv_encoder::{
+    Activation, Batch, Encoder, EncoderLayer, LayerConfig, LayerWeights, Mask, Workspace,
+};
+use rand::SeedableRng;
 
-fn weights(d: usize, f: usize, seed: u64) -> LayerWeights {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut v = |n: usize, a: f32| (0..n).map(|_| rng.gen_range(-a..a)).collect::<Vec<f32>>();
-    let (sd, sf) = (1.0 / (d as f32).sqrt(), 1.0 / (f as f32).sqrt());
-    LayerWeights {
-        in_proj_weight: v(3 * d * d, sd),
-        in_proj_bias: v(3 * d, 0.1),
-        out_proj_weight: v(d * d, sd),
-        out_proj_bias: v(d, 0.1),
-        linear1_weight: v(f * d, sd),
-        linear1_bias: v(f, 0.1),
-        linear2_weight: v(d * f, sf),
-        linear2_bias: v(d, 0.1),
-        norm1_weight: v(d, 1.0).iter().map(|x| 1.0 + 0.5 * x).collect(),
-        norm1_bias: v(d, 0.2),
-        norm2_weight: v(d, 1.0).iter().map(|x| 1.0 + 0.5 * x).collect(),
-        norm2_bias: v(d, 0.2),
-    }
-}
-
-fn input(n: usize, seed: u64) -> Vec<f32> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..n).map(|_| rng.gen_range(-2.0f32..2.0)).collect()
+fn weights(cfg: &LayerConfig, seed: u64) -> LayerWeights {
+    random_layer_weights(cfg, Norms::Random, &mut TestRng::seed_from_u64(seed))
 }
 
 proptest! {
@@ -45,26 +27,24 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let d = heads * d_head;
-        let cfg = LayerConfig { d_model: d, heads, d_ff, activation: act, norm_first, eps: 1e-5 };
-        let w = weights(d, d_ff, seed);
+        let cfg = layer_config(d, heads, d_ff, act, norm_first);
+        let w = weights(&cfg, seed);
         let smax = *lengths.iter().max().unwrap();
+        let mut m = input(lengths.len() * smax * smax, seed ^ 1);
+        for (i, v) in m.iter_mut().enumerate() {
+            if i % 3 == 1 { *v = f32::NEG_INFINITY; }
+        }
         let mask = match mask {
-            0 => AttentionMask::None,
-            1 => AttentionMask::Causal,
-            _ => {
-                let mut m = input(lengths.len() * smax * smax, seed ^ 1);
-                for (i, v) in m.iter_mut().enumerate() {
-                    if i % 3 == 1 { *v = f32::NEG_INFINITY; }
-                }
-                AttentionMask::Additive { data: m, per_sequence: true }
-            }
+            0 => Mask::None,
+            1 => Mask::Causal,
+            _ => additive_per_sequence(&m, smax),
         };
-        let t: usize = lengths.iter().sum();
-        let x = input(t * d, seed ^ 2);
-        let enc = Encoder::new(vec![EncoderLayer::new(cfg, &w).unwrap()], None).unwrap();
+        let batch = Batch::from_lengths(&lengths).unwrap().with_mask(mask).unwrap();
+        let x = input(batch.tokens() * d, seed ^ 2);
+        let layer = EncoderLayer::new(cfg, &w).unwrap();
         let mut y = x.clone();
-        enc.forward_packed(&mut y, &lengths, &mask, &mut Workspace::default(), None).unwrap();
-        let r = encoder_layer_f64(&cfg, &w, &x, &lengths, &mask);
+        layer.forward(&mut y, &batch).unwrap();
+        let r = encoder_layer_f64(&cfg, &w, &x, &batch);
         // LayerNorm outputs are O(1); f32 rounding through a layer stays ~1e-6 (the PyTorch
         // golden cases measure ≤ 2e-6), and post-norm can amplify it by the inverse std of a
         // near-constant row, hence 1e-4.
@@ -77,19 +57,12 @@ proptest! {
 fn sequence_alone_equals_inside_padded_batch() {
     let (d, heads, f) = (48, 4, 96);
     for (norm_first, act, mask) in [
-        (false, Activation::Relu, AttentionMask::None),
-        (true, Activation::Gelu, AttentionMask::Causal),
+        (false, Activation::Relu, Mask::None),
+        (true, Activation::Gelu, Mask::Causal),
     ] {
-        let cfg = LayerConfig {
-            d_model: d,
-            heads,
-            d_ff: f,
-            activation: act,
-            norm_first,
-            eps: 1e-5,
-        };
+        let cfg = layer_config(d, heads, f, act, norm_first);
         let enc = Encoder::new(
-            vec![EncoderLayer::new(cfg, &weights(d, f, 3)).unwrap(); 2],
+            vec![EncoderLayer::new(cfg, &weights(&cfg, 3)).unwrap(); 2],
             None,
         )
         .unwrap();
@@ -102,12 +75,12 @@ fn sequence_alone_equals_inside_padded_batch() {
             .collect();
         let mut ws = Workspace::default();
         let y = enc
-            .forward_padded(&x, batch, seq, Some(&pad), &mask, &mut ws)
+            .forward_padded(&x, batch, seq, Some(&pad), mask, &mut ws)
             .unwrap();
         for (b, &len) in lengths.iter().enumerate() {
             let mut alone = x[b * seq * d..(b * seq + len) * d].to_vec();
-            enc.forward_packed(&mut alone, &[len], &mask, &mut ws, None)
-                .unwrap();
+            let one = Batch::single(len).with_mask(mask).unwrap();
+            enc.forward_with(&mut alone, &one, &mut ws, None).unwrap();
             let inside = &y[b * seq * d..(b * seq + len) * d];
             assert!(
                 alone
@@ -129,16 +102,9 @@ fn sequence_alone_equals_inside_padded_batch() {
 #[test]
 fn middle_padding_uses_masked_path() {
     let (d, heads, f) = (16, 2, 32);
-    let cfg = LayerConfig {
-        d_model: d,
-        heads,
-        d_ff: f,
-        activation: Activation::Relu,
-        norm_first: false,
-        eps: 1e-5,
-    };
+    let cfg = layer_config(d, heads, f, Activation::Relu, false);
     let enc = Encoder::new(
-        vec![EncoderLayer::new(cfg, &weights(d, f, 4)).unwrap()],
+        vec![EncoderLayer::new(cfg, &weights(&cfg, 4)).unwrap()],
         None,
     )
     .unwrap();
@@ -148,14 +114,7 @@ fn middle_padding_uses_masked_path() {
         false, false, true, false, false, false, false, false, false, false, true, true,
     ];
     let y = enc
-        .forward_padded(
-            &x,
-            2,
-            6,
-            Some(&pad),
-            &AttentionMask::None,
-            &mut Workspace::default(),
-        )
+        .forward_padded(&x, 2, 6, Some(&pad), Mask::None, &mut Workspace::default())
         .unwrap();
     // Reference: sequence 0 with token 2 removed is the same computation.
     let keep = [0usize, 1, 3, 4, 5];
@@ -163,14 +122,7 @@ fn middle_padding_uses_masked_path() {
         .iter()
         .flat_map(|&r| x[r * d..(r + 1) * d].to_vec())
         .collect();
-    enc.forward_packed(
-        &mut s0,
-        &[5],
-        &AttentionMask::None,
-        &mut Workspace::default(),
-        None,
-    )
-    .unwrap();
+    enc.forward(&mut s0, &Batch::single(5)).unwrap();
     for (k, &r) in keep.iter().enumerate() {
         for c in 0..d {
             assert!((y[r * d + c] - s0[k * d + c]).abs() < 1e-5);

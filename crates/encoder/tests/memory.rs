@@ -7,12 +7,13 @@
 //! One `#[test]` only: the allocator counts the whole process, so a second test running
 //! beside it would pollute the numbers.
 
+mod common;
+
+use common::tiny;
 use qkv_core::with_threads;
-use qkv_encoder::embedder::{EmbedOptions, SentenceEncoder};
-use qkv_encoder::tokenize::Encoding;
+use qkv_encoder::{EmbedOptions, Encoding};
 use rand::{Rng, SeedableRng};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Counts live heap bytes and their high-water mark.
@@ -73,11 +74,6 @@ fn reset_peak() -> usize {
     let now = live();
     PEAK.store(now, Ordering::Relaxed);
     now
-}
-
-fn tiny() -> SentenceEncoder {
-    SentenceEncoder::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_bert"))
-        .unwrap()
 }
 
 /// `n` texts of 0 to 40 words (up to the 24-token limit after tokenization), seeded.

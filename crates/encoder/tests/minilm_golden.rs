@@ -5,9 +5,7 @@
 mod common;
 
 use common::{f32s, fixtures, i64s, model_dir};
-use qkv_encoder::bert::TokenSeq;
-use qkv_encoder::embedder::{EmbedOptions, SentenceEncoder};
-use qkv_encoder::encoder::Workspace;
+use qkv_encoder::{EmbedOptions, SentenceEncoder, TokenSeq};
 use safetensors::SafeTensors;
 
 #[test]
@@ -38,11 +36,7 @@ fn hidden_states_and_embeddings_match_pytorch() {
             type_ids: Some(&e.type_ids),
         })
         .collect();
-    let mut hidden = Vec::new();
-    model
-        .model()
-        .forward(&seqs, &mut Workspace::default(), &mut hidden, None)
-        .unwrap();
+    let hidden = model.model().forward(&seqs).unwrap();
     let d = 384;
     assert_eq!(hidden.len(), want_h.len(), "token counts differ");
     let mut max_h = 0.0f32;

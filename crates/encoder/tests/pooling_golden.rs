@@ -2,8 +2,11 @@
 //! last hidden states of all-MiniLM-L6-v2 and L2-normalizing must reproduce its
 //! `mean_pooled_unnormalized` and `sentence_embedding` (no model needed).
 
-use qkv_encoder::pooling::{l2_normalize, pool, Pooling};
-use qkv_encoder::weights::Weights;
+mod common;
+
+use common::fixtures;
+use qkv_encoder::sentence::pooling::{l2_normalize, pool};
+use qkv_encoder::{Pooling, Weights};
 use std::path::Path;
 
 fn offsets(w: &Weights) -> Vec<usize> {
@@ -21,12 +24,12 @@ fn max_abs(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn check(dir: &Path, packed_file: &str, expected_file: &str, d: usize) {
-    let hidden = Weights::open(&dir.join(packed_file)).unwrap();
+    let hidden = Weights::open(dir.join(packed_file)).unwrap();
     let off = offsets(&hidden);
     let t = *off.last().unwrap();
     let h = hidden.tensor("last_hidden_state_packed", &[t, d]).unwrap();
     let b = off.len() - 1;
-    let expected = Weights::open(&dir.join(expected_file)).unwrap();
+    let expected = Weights::open(dir.join(expected_file)).unwrap();
     let want_mean = expected
         .tensor("mean_pooled_unnormalized", &[b, d])
         .unwrap();
@@ -45,7 +48,7 @@ fn check(dir: &Path, packed_file: &str, expected_file: &str, d: usize) {
 
 #[test]
 fn minilm_mean_pooling_matches_sentence_transformers() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm");
+    let dir = fixtures().join("minilm");
     check(
         &dir,
         "minilm_public_last_hidden_state_packed.safetensors",
@@ -56,6 +59,6 @@ fn minilm_mean_pooling_matches_sentence_transformers() {
 
 #[test]
 fn tiny_bert_mean_pooling_matches_transformers() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_bert");
+    let dir = fixtures().join("tiny_bert");
     check(&dir, "expected.safetensors", "expected.safetensors", 32);
 }

@@ -4,16 +4,11 @@
 //! including the override of the truncation (16) and padding (32) embedded in tokenizer.json
 //! by `max_seq_length` = 24.
 
-use qkv_encoder::config::{BertConfig, HiddenAct};
-use qkv_encoder::pooling::Pooling;
-use qkv_encoder::sentence::ModelDir;
-use qkv_encoder::weights::Weights;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_bert")
-}
+use common::{tiny_dir as dir, TempDir};
+use qkv_encoder::{BertConfig, HiddenAct, ModelDir, Pooling, Weights};
+use std::collections::BTreeMap;
 
 /// Every tensor of a `BertModel` checkpoint (with pooler) and its shape.
 fn bert_tensors(c: &BertConfig) -> BTreeMap<String, Vec<usize>> {
@@ -63,7 +58,7 @@ fn bert_tensors(c: &BertConfig) -> BTreeMap<String, Vec<usize>> {
 
 #[test]
 fn model_dir_reads_the_sentence_transformers_layout() {
-    let m = ModelDir::open(&dir()).unwrap();
+    let m = ModelDir::open(dir()).unwrap();
     let c = &m.config;
     assert_eq!(
         (
@@ -87,7 +82,7 @@ fn model_dir_reads_the_sentence_transformers_layout() {
 
 #[test]
 fn every_tensor_loads_with_its_shape() {
-    let m = ModelDir::open(&dir()).unwrap();
+    let m = ModelDir::open(dir()).unwrap();
     let w = m.weights().unwrap();
     let expected = bert_tensors(&m.config);
     let names: Vec<&str> = w.names().collect();
@@ -104,7 +99,7 @@ fn every_tensor_loads_with_its_shape() {
 
 #[test]
 fn token_ids_match_transformers() {
-    let m = ModelDir::open(&dir()).unwrap();
+    let m = ModelDir::open(dir()).unwrap();
     let tok = m.tokenizer().unwrap();
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir().join("expected.json")).unwrap())
@@ -118,7 +113,7 @@ fn token_ids_match_transformers() {
     assert_eq!(sentences.len(), 6);
     let encs = tok.encode_batch(&sentences).unwrap();
 
-    let expected = Weights::open(&dir().join("expected.safetensors")).unwrap();
+    let expected = Weights::open(dir().join("expected.safetensors")).unwrap();
     let (ids, shape) = expected.tensor_i64("input_ids").unwrap();
     let (mask, _) = expected.tensor_i64("attention_mask").unwrap();
     let (types, _) = expected.tensor_i64("token_type_ids").unwrap();
@@ -148,7 +143,7 @@ fn token_ids_match_transformers() {
 
 #[test]
 fn expected_outputs_are_consistent() {
-    let e = Weights::open(&dir().join("expected.safetensors")).unwrap();
+    let e = Weights::open(dir().join("expected.safetensors")).unwrap();
     let (offsets, _) = e.tensor_i64("offsets").unwrap();
     let t = *offsets.last().unwrap() as usize;
     for name in [
@@ -168,8 +163,8 @@ fn expected_outputs_are_consistent() {
 #[test]
 fn tokenizer_larger_than_the_embedding_table_is_rejected() {
     // A copy of the fixture whose config claims fewer rows than the tokenizer has ids.
-    let tmp = std::env::temp_dir().join(format!("qkv-tiny-vocab-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp_dir = TempDir::new("tiny-vocab");
+    let tmp = &tmp_dir.0;
     for f in ["model.safetensors", "tokenizer.json"] {
         std::fs::copy(dir().join(f), tmp.join(f)).unwrap();
     }
@@ -177,10 +172,9 @@ fn tokenizer_larger_than_the_embedding_table_is_rejected() {
         serde_json::from_str(&std::fs::read_to_string(dir().join("config.json")).unwrap()).unwrap();
     cfg["vocab_size"] = 50.into();
     std::fs::write(tmp.join("config.json"), cfg.to_string()).unwrap();
-    let m = ModelDir::open(&tmp).unwrap();
+    let m = ModelDir::open(tmp).unwrap();
     match m.tokenizer() {
         Err(qkv_encoder::Error::Config(msg)) => assert!(msg.contains("vocab_size = 50"), "{msg}"),
         other => panic!("{other:?}"),
     }
-    std::fs::remove_dir_all(&tmp).ok();
 }

@@ -6,9 +6,7 @@
 mod common;
 
 use common::{f32s, fixtures, i64s};
-use qkv_encoder::bert::TokenSeq;
-use qkv_encoder::embedder::SentenceEncoder;
-use qkv_encoder::encoder::Workspace;
+use qkv_encoder::{SentenceEncoder, TokenSeq};
 use safetensors::SafeTensors;
 
 #[derive(serde::Deserialize)]
@@ -43,11 +41,7 @@ fn tiny_bert_matches_transformers() {
             type_ids: Some(&e.type_ids),
         })
         .collect();
-    let mut hidden = Vec::new();
-    model
-        .model()
-        .forward(&seqs, &mut Workspace::default(), &mut hidden, None)
-        .unwrap();
+    let hidden = model.model().forward(&seqs).unwrap();
     let want = f32s(&st, "last_hidden_state_packed");
     let max_h = hidden
         .iter()

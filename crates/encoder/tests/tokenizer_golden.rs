@@ -7,38 +7,14 @@
 //! `${QKV_CACHE:-$HOME/.cache/qkv}/all-MiniLM-L6-v2`, or `QKV_MODEL_DIR` points at it. Without
 //! it these tests print a note and pass, unless `QKV_REQUIRE_MODEL=1`, which makes them fail.
 
-use qkv_encoder::pooling::Pooling;
-use qkv_encoder::sentence::ModelDir;
-use qkv_encoder::weights::Weights;
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::model_dir;
+use qkv_encoder::{ModelDir, Pooling, Weights};
+use std::path::PathBuf;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm")
-}
-
-/// The model directory, or `None` (after saying why) when it is absent and not required.
-fn model_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("QKV_MODEL_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            let cache = std::env::var_os("QKV_CACHE")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/qkv")))?;
-            cache.join("all-MiniLM-L6-v2")
-        }
-    };
-    if dir.join("model.safetensors").is_file() {
-        return Some(dir);
-    }
-    let msg = format!(
-        "MiniLM model not found at {} (run scripts/fetch_model.sh or set QKV_MODEL_DIR)",
-        dir.display()
-    );
-    if std::env::var("QKV_REQUIRE_MODEL").as_deref() == Ok("1") {
-        panic!("{msg}; QKV_REQUIRE_MODEL=1");
-    }
-    eprintln!("skipped: {msg}");
-    None
+    common::fixtures().join("minilm")
 }
 
 #[test]
@@ -125,7 +101,7 @@ fn token_ids_match_sentence_transformers() {
     let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
     let encs = tok.encode_batch(&refs).unwrap();
 
-    let golden = Weights::open(&fixtures().join("minilm_public.safetensors")).unwrap();
+    let golden = Weights::open(fixtures().join("minilm_public.safetensors")).unwrap();
     let (ids, shape) = golden.tensor_i64("input_ids").unwrap();
     let (mask, mask_shape) = golden.tensor_i64("attention_mask").unwrap();
     let (types, _) = golden.tensor_i64("token_type_ids").unwrap();

@@ -3,10 +3,12 @@
 //! attention runs per sequence on its own length.
 
 use crate::error::{input_err, Error, Result};
-use crate::layer::{EncoderLayer, LayerBuffers, LayerConfig, LayerNorm, LayerWeights};
-use crate::mask::{lengths_from_key_padding, AttentionMask};
-use crate::weights::Weights;
-use qkv_core::ops::attention::{Mask, Seq};
+use crate::io::view::WeightsView;
+use crate::nn::batch::Batch;
+use crate::nn::layer::{EncoderLayer, LayerBuffers, LayerConfig, LayerWeights};
+use crate::nn::mask::lengths_from_key_padding;
+use crate::nn::norm::LayerNorm;
+use qkv_core::ops::attention::Mask;
 
 /// Reusable buffers for [`Encoder`] calls (grown on demand, never shrunk).
 #[derive(Clone, Debug, Default)]
@@ -14,19 +16,6 @@ pub struct Workspace {
     layer: LayerBuffers,
     packed: Vec<f32>,
     mask: Vec<f32>,
-}
-
-/// Consecutive sequences of the given lengths packed back to back.
-pub fn packed_seqs(lengths: &[usize]) -> Vec<Seq> {
-    let mut start = 0;
-    lengths
-        .iter()
-        .map(|&len| {
-            let s = Seq { start, len };
-            start += len;
-            s
-        })
-        .collect()
 }
 
 /// An encoder: `layers` then, if present, a final LayerNorm.
@@ -62,33 +51,24 @@ impl Encoder {
         })
     }
 
-    /// Loads `n_layers` layers named `{prefix}{i}.` (e.g. `layers.0.self_attn.in_proj_weight`)
-    /// and, if `final_norm` names one (e.g. `"norm."`), the final LayerNorm.
-    pub fn from_safetensors(
-        w: &Weights,
-        prefix: &str,
+    /// Loads `n_layers` layers from `layers.pp(i)` (e.g. `weights.pp("layers")` for
+    /// `layers.0.self_attn.in_proj_weight`, …) and, if given, the final LayerNorm from
+    /// `final_norm` (e.g. `weights.pp("norm")`).
+    pub fn load(
+        layers: &WeightsView,
         n_layers: usize,
         cfg: LayerConfig,
-        final_norm: Option<&str>,
+        final_norm: Option<&WeightsView>,
     ) -> Result<Self> {
         cfg.validate()?;
-        let layers = (0..n_layers)
-            .map(|i| {
-                EncoderLayer::new(
-                    cfg,
-                    &LayerWeights::from_safetensors(w, &format!("{prefix}{i}."), &cfg)?,
-                )
-            })
+        let stack = (0..n_layers)
+            .map(|i| EncoderLayer::new(cfg, &LayerWeights::load(&layers.pp(i), &cfg)?))
             .collect::<Result<Vec<_>>>()?;
         let norm = match final_norm {
-            Some(p) => Some(LayerNorm {
-                gamma: w.tensor(&format!("{p}weight"), &[cfg.d_model])?,
-                beta: w.tensor(&format!("{p}bias"), &[cfg.d_model])?,
-                eps: cfg.eps,
-            }),
+            Some(w) => Some(LayerNorm::load(w, cfg.d_model, cfg.eps)?),
             None => None,
         };
-        Encoder::new(layers, norm)
+        Encoder::new(stack, norm)
     }
 
     /// Model width.
@@ -101,34 +81,35 @@ impl Encoder {
         &self.layers
     }
 
-    /// Runs in place on packed tokens `x: [Σ lengths, d]`. With `probs`, one buffer per layer
-    /// receives that layer's attention weights `[n_seqs, heads, S, S]`.
-    pub fn forward_packed(
+    /// `x ← encoder(x)` in place on the packed tokens of `batch` (`x: [batch.tokens(), d]`),
+    /// under the batch's mask. Allocates its buffers; [`Encoder::forward_with`] reuses them.
+    pub fn forward(&self, x: &mut [f32], batch: &Batch) -> Result<()> {
+        self.forward_with(x, batch, &mut Workspace::default(), None)
+    }
+
+    /// [`Encoder::forward`] with a reused workspace. With `probs`, one buffer per layer
+    /// receives that layer's attention weights `[batch.len(), heads, S, S]` (`S` =
+    /// `batch.max_len()`).
+    pub fn forward_with(
         &self,
         x: &mut [f32],
-        lengths: &[usize],
-        mask: &AttentionMask,
+        batch: &Batch,
         ws: &mut Workspace,
         mut probs: Option<&mut [Vec<f32>]>,
     ) -> Result<()> {
         let d = self.d_model;
-        let tokens = lengths
-            .iter()
-            .try_fold(0usize, |a, &l| a.checked_add(l))
-            .ok_or_else(|| input_err("Encoder::forward_packed", "lengths overflow usize"))?;
+        let tokens = batch.tokens();
         if tokens.checked_mul(d) != Some(x.len()) {
             return Err(input_err(
-                "Encoder::forward_packed",
+                "Encoder::forward",
                 format!("x has {} values, expected {tokens} tokens × {d}", x.len()),
             ));
         }
-        let seqs = packed_seqs(lengths);
-        let smax = lengths.iter().copied().max().unwrap_or(0);
-        let core_mask = core_mask(mask, lengths.len(), smax)?;
+        let smax = batch.max_len();
         if let Some(p) = &probs {
             if p.len() != self.layers.len() {
                 return Err(input_err(
-                    "Encoder::forward_packed",
+                    "Encoder::forward",
                     format!("{} probs buffers for {} layers", p.len(), self.layers.len()),
                 ));
             }
@@ -138,12 +119,12 @@ impl Encoder {
                 Some(all) => {
                     let heads = layer.config().heads;
                     let buf = &mut all[i];
-                    buf.resize(lengths.len() * heads * smax * smax, 0.0);
+                    buf.resize(batch.len() * heads * smax * smax, 0.0);
                     Some(&mut buf[..])
                 }
                 None => None,
             };
-            layer.forward(x, tokens, &seqs, core_mask, &mut ws.layer, p)?;
+            layer.forward_with(x, batch, &mut ws.layer, p)?;
         }
         if let Some(n) = &self.final_norm {
             n.apply(x, tokens)?;
@@ -152,15 +133,16 @@ impl Encoder {
     }
 
     /// Runs on a padded batch `x: [batch, seq, d]`; `key_padding` (`[batch, seq]`, `true` =
-    /// padding) says which tokens are real. Padded output rows are exactly 0. Right-padded
-    /// batches are packed first so no work is spent on padding.
+    /// padding) says which tokens are real, and `mask` (rows `seq` wide) which keys each query
+    /// may see besides. Padded output rows are exactly 0. Right-padded batches are packed
+    /// first so no work is spent on padding.
     pub fn forward_padded(
         &self,
         x: &[f32],
         batch: usize,
         seq: usize,
         key_padding: Option<&[bool]>,
-        mask: &AttentionMask,
+        mask: Mask,
         ws: &mut Workspace,
     ) -> Result<Vec<f32>> {
         let d = self.d_model;
@@ -178,14 +160,14 @@ impl Encoder {
         match lengths {
             Some(lengths) => {
                 // Pack the real tokens, run, scatter back; padding rows stay 0.
-                let tokens: usize = lengths.iter().sum();
+                let packed_batch = Batch::from_lengths(&lengths)?.with_mask(mask)?;
                 let mut packed = std::mem::take(&mut ws.packed);
                 packed.clear();
                 for (b, &len) in lengths.iter().enumerate() {
                     packed.extend_from_slice(&x[b * seq * d..(b * seq + len) * d]);
                 }
-                debug_assert_eq!(packed.len(), tokens * d);
-                let r = self.forward_packed(&mut packed, &lengths, mask, ws, None);
+                debug_assert_eq!(packed.len(), packed_batch.tokens() * d);
+                let r = self.forward_with(&mut packed, &packed_batch, ws, None);
                 let mut at = 0;
                 for (b, &len) in lengths.iter().enumerate() {
                     y[b * seq * d..(b * seq + len) * d].copy_from_slice(&packed[at..at + len * d]);
@@ -198,21 +180,17 @@ impl Encoder {
                 // Padding in the middle of a sequence: run the padded layout with the padded keys
                 // hidden by an additive mask, then zero the padded rows.
                 let pad = key_padding.unwrap_or(&[]);
-                let add = combined_mask(mask, pad, batch, seq, &mut ws.mask)?;
+                let uniform = Batch::uniform(batch, seq)?;
+                let user = uniform.clone().with_mask(mask)?.mask();
+                let add = combined_mask(user, pad, batch, seq, &mut ws.mask);
                 y.copy_from_slice(x);
-                let seqs: Vec<Seq> = (0..batch)
-                    .map(|b| Seq {
-                        start: b * seq,
-                        len: seq,
-                    })
-                    .collect();
-                let m = Mask::Additive {
+                let padded = uniform.with_mask(Mask::Additive {
                     data: add,
                     row_stride: seq,
                     batch_stride: seq * seq,
-                };
+                })?;
                 for layer in &self.layers {
-                    layer.forward(&mut y, batch * seq, &seqs, m, &mut ws.layer, None)?;
+                    layer.forward_with(&mut y, &padded, &mut ws.layer, None)?;
                 }
                 if let Some(n) = &self.final_norm {
                     n.apply(&mut y, batch * seq)?;
@@ -228,38 +206,17 @@ impl Encoder {
     }
 }
 
-/// The kernel's view of a user mask for `n` sequences of at most `smax` tokens.
-fn core_mask(mask: &AttentionMask, n: usize, smax: usize) -> Result<Mask<'_>> {
-    Ok(match mask {
-        AttentionMask::None => Mask::None,
-        AttentionMask::Causal => Mask::Causal,
-        AttentionMask::Additive { data, per_sequence } => {
-            let per = if *per_sequence { n.max(1) } else { 1 };
-            let s2 = data.len() / per;
-            let s = (s2 as f64).sqrt().round() as usize;
-            if s * s * per != data.len() || s < smax {
-                return Err(input_err("attention mask", format!("{} values is not [{}{smax}+, {smax}+] for {n} sequences of up to {smax} tokens", data.len(), if *per_sequence { format!("{n}, ") } else { String::new() })));
-            }
-            Mask::Additive {
-                data,
-                row_stride: s,
-                batch_stride: if *per_sequence { s * s } else { 0 },
-            }
-        }
-    })
-}
-
-/// `[batch, seq, seq]` additive mask: the user's mask plus −∞ on padded keys.
+/// `[batch, seq, seq]` additive mask: the user's mask (checked to cover `[batch, seq, seq]`)
+/// plus −∞ on padded keys.
 fn combined_mask<'a>(
-    mask: &AttentionMask,
+    user: Mask,
     pad: &[bool],
     batch: usize,
     seq: usize,
     buf: &'a mut Vec<f32>,
-) -> Result<&'a [f32]> {
+) -> &'a [f32] {
     buf.clear();
     buf.resize(batch * seq * seq, 0.0);
-    let user = core_mask(mask, batch, seq)?;
     for b in 0..batch {
         for i in 0..seq {
             for j in 0..seq {
@@ -285,5 +242,5 @@ fn combined_mask<'a>(
             }
         }
     }
-    Ok(&buf[..])
+    &buf[..]
 }

@@ -1,23 +1,26 @@
 //! Text in, sentence embeddings out: tokenizer → BERT → pooling → optional L2 normalization,
 //! with sentence-transformers' settings read from the model directory.
 //!
+//! Thread-safe: `&SentenceEncoder` is `Sync`, and concurrent calls run at the same time, each
+//! with its own scratch buffers taken from a small pool.
+//!
 //! ```no_run
-//! use qkv_encoder::embedder::SentenceEncoder;
-//! let model = SentenceEncoder::open("all-MiniLM-L6-v2".as_ref())?;
+//! use qkv_encoder::SentenceEncoder;
+//! let model = SentenceEncoder::open("all-MiniLM-L6-v2")?;
 //! let emb = model.embed(&["The cat sits on the mat.", "A feline rests on a rug."])?;
 //! let cos: f32 = emb.row(0).iter().zip(emb.row(1)).map(|(a, b)| a * b).sum();
 //! println!("cosine similarity {cos:.3}");
 //! # Ok::<(), qkv_encoder::Error>(())
 //! ```
 
-use crate::bert::{BertModel, TokenSeq};
-use crate::encoder::Workspace;
-use crate::error::{input_err, Result};
-use crate::pooling::{l2_normalize, pool, Pooling};
-use crate::sentence::ModelDir;
-use crate::tokenize::{Encoding, Tokenizer};
+use crate::error::Result;
+use crate::io::tokenizer::{Encoding, Tokenizer};
+use crate::models::bert::model::BertModel;
+use crate::nn::batch::{Batch, TokenSeq};
+use crate::sentence::model_dir::ModelDir;
+use crate::sentence::pooling::{l2_normalize, pool, Pooling};
+use crate::sentence::scratch::{Scratch, ScratchPool};
 use std::path::Path;
-use std::sync::Mutex;
 
 /// Embeddings of a batch, rows in input order.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,7 +66,7 @@ pub struct SentenceEncoder {
     dir: ModelDir,
     model: BertModel,
     tokenizer: Tokenizer,
-    ws: Mutex<(Workspace, Vec<f32>)>,
+    scratch: ScratchPool,
 }
 
 impl std::fmt::Debug for SentenceEncoder {
@@ -77,7 +80,7 @@ impl std::fmt::Debug for SentenceEncoder {
 impl SentenceEncoder {
     /// Loads a model directory (config.json, model.safetensors, tokenizer.json, and the
     /// sentence-transformers files when present).
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = ModelDir::open(dir)?;
         let model = BertModel::load(&dir.weights()?, &dir.config)?;
         let tokenizer = dir.tokenizer()?;
@@ -85,7 +88,7 @@ impl SentenceEncoder {
             dir,
             model,
             tokenizer,
-            ws: Mutex::new((Workspace::default(), Vec::new())),
+            scratch: ScratchPool::new(std::thread::available_parallelism().map_or(4, usize::from)),
         })
     }
 
@@ -117,10 +120,24 @@ impl SentenceEncoder {
         self.embed_encodings(&enc, opts)
     }
 
-    /// Embeds already tokenized inputs (e.g. to time the model without the tokenizer).
-    /// Inputs are sorted by length and cut into batches of `batch_size` so each batch has
-    /// similar lengths; results come back in input order.
+    /// Embeds already tokenized inputs: the entry for a caller that tokenizes and batches on
+    /// its own (a server), or times the model without the tokenizer. Inputs are sorted by
+    /// length and cut into batches of `batch_size` so each batch has similar lengths; results
+    /// come back in input order.
     pub fn embed_encodings(&self, enc: &[Encoding], opts: &EmbedOptions) -> Result<Embeddings> {
+        let mut scratch = self.scratch.take();
+        let r = self.embed_in(enc, opts, &mut scratch);
+        self.scratch.give(scratch);
+        r
+    }
+
+    /// [`SentenceEncoder::embed_encodings`] in the given scratch buffers.
+    fn embed_in(
+        &self,
+        enc: &[Encoding],
+        opts: &EmbedOptions,
+        scratch: &mut Scratch,
+    ) -> Result<Embeddings> {
         let d = self.dim();
         let pooling = opts.pooling.unwrap_or(self.dir.pooling);
         let normalize = opts.normalize.unwrap_or(self.dir.normalize);
@@ -132,11 +149,7 @@ impl SentenceEncoder {
             opts.batch_size
         };
         let mut data = vec![0.0f32; enc.len() * d];
-        let mut guard = self
-            .ws
-            .lock()
-            .map_err(|_| input_err("SentenceEncoder", "a previous call panicked"))?;
-        let (ws, hidden) = &mut *guard;
+        let Scratch { ws, hidden } = scratch;
         let mut pooled = Vec::new();
         for chunk in order.chunks(bs) {
             let seqs: Vec<TokenSeq> = chunk
@@ -146,10 +159,11 @@ impl SentenceEncoder {
                     type_ids: Some(&enc[i].type_ids),
                 })
                 .collect();
-            self.model.forward(&seqs, ws, hidden, None)?;
+            self.model.forward_with(&seqs, ws, hidden, None)?;
             pooled.clear();
             pooled.resize(chunk.len() * d, 0.0);
-            pool(hidden, &BertModel::offsets(&seqs), d, pooling, &mut pooled)?;
+            let offsets = Batch::from_tokens(&seqs)?.offsets();
+            pool(hidden, &offsets, d, pooling, &mut pooled)?;
             if normalize {
                 l2_normalize(&mut pooled, d)?;
             }

@@ -1,33 +1,17 @@
 //! Memory-mapped `.safetensors` weights, validated on open and converted to `f32` on demand.
 //!
-//! A safetensors file is `[u64 LE header length n][n bytes of JSON header][data]`; the header
-//! maps each tensor name to `{dtype, shape, data_offsets: [begin, end]}` relative to the data
-//! section. Files are untrusted input: every length, offset and shape is checked with
-//! overflow-safe arithmetic before a byte is read, so a hostile file gives
-//! [`Error::Safetensors`], never a panic or an out-of-bounds read.
+//! Files are untrusted input: the header is checked (`io/header.rs`) before a byte of data
+//! is read, so a hostile file gives [`Error::Safetensors`], never a panic or an out-of-bounds
+//! read.
 
 use crate::error::{Error, Result};
+use crate::io::header::{read_header, st_err, Entry};
 use half::{bf16, f16};
 use memmap2::Mmap;
-use safetensors::{Dtype, SafeTensors};
-use serde::Deserialize;
+use safetensors::Dtype;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
-
-/// Largest JSON header accepted (the safetensors crate's own limit): a bigger one is a broken or
-/// hostile file, and parsing it would cost memory for nothing.
-pub const MAX_HEADER_BYTES: u64 = 100_000_000;
-
-/// One tensor's entry in the header, with its byte range resolved against the whole file.
-#[derive(Debug, Clone)]
-struct Entry {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    /// Absolute byte range in the mapped file.
-    bytes: Range<usize>,
-}
 
 /// A `.safetensors` file opened read-only and memory-mapped, with its header validated.
 ///
@@ -43,9 +27,19 @@ pub struct Weights {
 
 impl Weights {
     /// Opens and validates `path`: header length within the file and at most
-    /// [`MAX_HEADER_BYTES`], UTF-8 JSON, offsets in bounds and not overlapping, and each
+    /// [`MAX_HEADER_BYTES`](crate::io::MAX_HEADER_BYTES), UTF-8 JSON, offsets in bounds and not overlapping, and each
     /// tensor's byte length equal to its element count times its dtype size.
-    pub fn open(path: &Path) -> Result<Weights> {
+    ///
+    /// # Model files while mapped
+    /// The file stays memory-mapped while the `Weights` lives. The header is copied out of the
+    /// map before it is checked and parsed, so its checks hold for what is used; the tensor
+    /// data is read from the map on each [`Weights::tensor`] call. Replace model files by
+    /// renaming a new file over the old path (`mv new model.safetensors`), never by rewriting
+    /// or truncating them in place while a process uses them: a rewrite can change the values
+    /// read, and a truncation kills the reading process with `SIGBUS` (see
+    /// `docs/hardening.md`).
+    pub fn open(path: impl AsRef<Path>) -> Result<Weights> {
+        let path = path.as_ref();
         let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -63,7 +57,7 @@ impl Weights {
         // bytes), which no memory-mapped reader can exclude; the bytes themselves are treated
         // as untrusted and every access below is bounds-checked against the map's length.
         let map = unsafe { Mmap::map(&file) }.map_err(io)?;
-        let entries = parse_header(path, &map)?;
+        let entries = read_header(path, &map)?;
         Ok(Weights {
             path: path.to_path_buf(),
             map,
@@ -198,175 +192,10 @@ impl Weights {
     }
 }
 
-fn st_err(path: &Path, msg: impl Into<String>) -> Error {
-    Error::Safetensors {
-        path: path.to_path_buf(),
-        msg: msg.into(),
-    }
-}
-
-/// Validates the header of `buf` (the whole file) and resolves every tensor's byte range.
-fn parse_header(path: &Path, buf: &[u8]) -> Result<BTreeMap<String, Entry>> {
-    let file_len = buf.len();
-    let mut len_bytes = [0u8; 8];
-    len_bytes.copy_from_slice(buf.get(..8).ok_or_else(|| st_err(path, "file too short"))?);
-    let header_len = u64::from_le_bytes(len_bytes);
-    if header_len > MAX_HEADER_BYTES {
-        return Err(st_err(
-            path,
-            format!("JSON header of {header_len} bytes exceeds the {MAX_HEADER_BYTES}-byte limit"),
-        ));
-    }
-    // Fits in usize: bounded by MAX_HEADER_BYTES above.
-    let data_start = 8 + header_len as usize;
-    if data_start > file_len {
-        return Err(st_err(
-            path,
-            format!("header length {header_len} runs past the end of the {file_len}-byte file"),
-        ));
-    }
-    let header = std::str::from_utf8(&buf[8..data_start]).map_err(|e| {
-        st_err(
-            path,
-            format!(
-                "JSON header is not valid UTF-8 (at byte {})",
-                e.valid_up_to()
-            ),
-        )
-    })?;
-    if !header.trim_start().starts_with('{') {
-        return Err(st_err(path, "JSON header is not an object"));
-    }
-
-    // The crate parses the JSON and checks the common invariants; its errors lack detail, so we
-    // check the same invariants ourselves below with messages that name the tensor.
-    let metadata = match SafeTensors::read_metadata(buf) {
-        Ok((_, metadata)) => metadata,
-        Err(e) => {
-            return Err(st_err(
-                path,
-                describe_invalid(header, file_len - data_start, e),
-            ));
-        }
-    };
-
-    let data_len = file_len - data_start;
-    let mut entries = BTreeMap::new();
-    for (name, info) in metadata.tensors() {
-        let (begin, end) = info.data_offsets;
-        check_entry(&name, info.dtype, &info.shape, begin, end, data_len)
-            .map_err(|m| st_err(path, m))?;
-        entries.insert(
-            name,
-            Entry {
-                dtype: info.dtype,
-                shape: info.shape.clone(),
-                bytes: data_start + begin..data_start + end,
-            },
-        );
-    }
-    check_no_overlap(entries.iter().map(|(n, e)| (n.as_str(), e.bytes.clone())))
-        .map_err(|m| st_err(path, m))?;
-    Ok(entries)
-}
-
-/// Checks one tensor's offsets against the data section and its byte length against its
-/// shape and dtype, all without overflow.
-fn check_entry(
-    name: &str,
-    dtype: Dtype,
-    shape: &[usize],
-    begin: usize,
-    end: usize,
-    data_len: usize,
-) -> std::result::Result<(), String> {
-    if begin > end {
-        return Err(format!(
-            "tensor `{name}`: data_offsets [{begin}, {end}] end before they begin"
-        ));
-    }
-    if end > data_len {
-        return Err(format!(
-            "tensor `{name}`: data_offsets [{begin}, {end}] outside the {data_len}-byte data section"
-        ));
-    }
-    let nbytes = shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .and_then(|n| n.checked_mul(dtype.size()))
-        .ok_or_else(|| format!("tensor `{name}`: shape {shape:?} overflows"))?;
-    if end - begin != nbytes {
-        return Err(format!(
-            "tensor `{name}`: {dtype:?} shape {shape:?} needs {nbytes} bytes, data_offsets give {}",
-            end - begin
-        ));
-    }
-    Ok(())
-}
-
-/// Fails if two byte ranges overlap (empty ranges overlap nothing).
-fn check_no_overlap<'a>(
-    ranges: impl Iterator<Item = (&'a str, Range<usize>)>,
-) -> std::result::Result<(), String> {
-    let mut sorted: Vec<_> = ranges.filter(|(_, r)| !r.is_empty()).collect();
-    sorted.sort_by_key(|(_, r)| (r.start, r.end));
-    for pair in sorted.windows(2) {
-        let ((a, ra), (b, rb)) = (&pair[0], &pair[1]);
-        if rb.start < ra.end {
-            return Err(format!(
-                "tensors `{a}` {ra:?} and `{b}` {rb:?} overlap in the data section"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Turns the crate's terse error into a message naming the offending tensor where possible,
-/// by re-parsing the header loosely and running our own checks on each entry.
-fn describe_invalid(header: &str, data_len: usize, err: safetensors::SafeTensorError) -> String {
-    use safetensors::SafeTensorError as E;
-    #[derive(Deserialize)]
-    struct Loose {
-        dtype: Dtype,
-        shape: Vec<usize>,
-        data_offsets: (usize, usize),
-    }
-    let map: BTreeMap<String, serde_json::Value> = match serde_json::from_str(header) {
-        Ok(map) => map,
-        Err(e) => return format!("JSON header does not parse: {e}"),
-    };
-    let mut ranges = Vec::new();
-    for (name, value) in map.iter().filter(|(n, _)| *n != "__metadata__") {
-        let info = match Loose::deserialize(value) {
-            Ok(info) => info,
-            Err(e) => return format!("tensor `{name}`: malformed header entry: {e}"),
-        };
-        let (begin, end) = info.data_offsets;
-        if let Err(m) = check_entry(name, info.dtype, &info.shape, begin, end, data_len) {
-            return m;
-        }
-        ranges.push((name.as_str(), begin..end));
-    }
-    if let Err(m) = check_no_overlap(ranges.into_iter()) {
-        return m;
-    }
-    match err {
-        E::InvalidOffset(name) => format!(
-            "tensor `{name}`: data_offsets leave a gap (tensors must tile the data section)"
-        ),
-        E::MetadataIncompleteBuffer => {
-            format!("tensors do not cover the {data_len}-byte data section exactly")
-        }
-        E::InvalidHeaderDeserialization => "JSON header does not follow the safetensors schema \
-            (`__metadata__` must map strings to strings)"
-            .to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::header::MAX_HEADER_BYTES;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Writes `bytes` to a fresh file in the temp dir (unique per process and call).
@@ -437,6 +266,12 @@ mod tests {
         assert_eq!(w.tensor("b", &[2]).unwrap(), [2.0, -3.0]);
         assert_eq!(w.tensor_any(&["w", "bert.w"], &[2, 3]).unwrap()[1], -2.5);
         assert_eq!(w.tensor_i64("ids").unwrap(), (vec![7, -1], vec![1, 2]));
+        // Prefixed views compose names with `.`.
+        let bert = w.pp("bert");
+        assert_eq!(bert.tensor("w", &[2, 3]).unwrap()[1], -2.5);
+        assert!(bert.contains("w") && !bert.contains("h"));
+        assert_eq!(w.root().pp("x").pp(3).full("y.z"), "x.3.y.z");
+        assert_eq!(bert.tensor_any(&["v", "w"], &[2, 3]).unwrap()[0], 1.0);
 
         match w.tensor("bert.w", &[3, 2]) {
             Err(Error::TensorShape {
@@ -588,5 +423,31 @@ mod tests {
         assert!(e.contains("`w`") && e.contains("needs 6 bytes"), "{e}");
         let h = r#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}}"#;
         assert!(open_err("overflow", &raw(h, &[0; 8])).contains("overflows"));
+    }
+
+    #[test]
+    fn header_rewritten_in_place_after_open_changes_nothing() {
+        use std::io::{Seek, SeekFrom, Write};
+        let header = r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},
+            "b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#;
+        let p = temp_file("rewrite", &raw(header, &f32_bytes(&[1.0, 2.0, 3.0])));
+        let w = Weights::open(&p).unwrap();
+        // Same length, other names and shapes: what a rewrite in place would leave behind.
+        let hostile = header.replace("\"a\"", "\"x\"").replace("[2]", "[9]");
+        assert_eq!(hostile.len(), header.len());
+        let mut f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+        f.seek(SeekFrom::Start(8)).unwrap();
+        f.write_all(hostile.as_bytes()).unwrap();
+        f.sync_all().unwrap();
+        drop(f);
+        // The file on disk is now another (invalid) file ...
+        assert!(matches!(Weights::open(&p), Err(Error::Safetensors { .. })));
+        // ... while the open `Weights` keeps the header it parsed from its own copy.
+        assert_eq!(w.names().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(w.shape("b"), Some(&[2usize][..]));
+        assert_eq!(w.tensor("a", &[1]).unwrap(), [1.0]);
+        assert_eq!(w.tensor("b", &[2]).unwrap(), [2.0, 3.0]);
+        drop(w);
+        std::fs::remove_file(&p).ok();
     }
 }

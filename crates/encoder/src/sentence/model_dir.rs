@@ -6,11 +6,11 @@
 //! `1_Pooling/config.json`, `sentence_bert_config.json` (optional, with the defaults of a plain
 //! transformers checkpoint: mean pooling, no normalization, `min(512, max_position_embeddings)`).
 
-use crate::config::BertConfig;
 use crate::error::{Error, Result};
-use crate::pooling::Pooling;
-use crate::tokenize::Tokenizer;
-use crate::weights::Weights;
+use crate::io::tokenizer::Tokenizer;
+use crate::io::weights::Weights;
+use crate::models::bert::config::BertConfig;
+use crate::sentence::pooling::Pooling;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +50,8 @@ struct SentenceBertConfig {
 
 impl ModelDir {
     /// Reads the directory's configs and checks the required files exist and agree.
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
         let config = BertConfig::from_file(&required(dir, "config.json")?)?;
         let weights_path = required(dir, "model.safetensors")?;
         let tokenizer_path = required(dir, "tokenizer.json")?;

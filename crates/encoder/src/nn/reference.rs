@@ -1,8 +1,12 @@
 //! A naive reference encoder layer in f64, written straight from the formulas with the core's
 //! reference activations: the definition the fast layer is tested against.
+//!
+//! Not an inference API (it is slow and allocates freely): it is public so that tests, fuzz
+//! targets and benches outside the crate can check the fast path against it.
 
-use crate::layer::{LayerConfig, LayerWeights};
-use crate::mask::AttentionMask;
+use crate::nn::batch::Batch;
+use crate::nn::layer::{LayerConfig, LayerWeights};
+use qkv_core::ops::attention::Mask;
 use qkv_core::reference::ops::activation_f64;
 
 /// `y = x·Wᵀ + b` for `x: [t, k]`, `W: [n, k]`.
@@ -32,20 +36,13 @@ fn layer_norm(x: &[f64], d: usize, g: &[f32], b: &[f32], eps: f32) -> Vec<f64> {
     y
 }
 
-/// Self-attention of packed sequences (`lengths`), heads concatenated, before `out_proj`.
-fn attention(
-    qkv: &[f64],
-    lengths: &[usize],
-    d: usize,
-    heads: usize,
-    mask: &AttentionMask,
-) -> Vec<f64> {
+/// Self-attention of the packed sequences of `batch` under its mask, heads concatenated,
+/// before `out_proj`.
+fn attention(qkv: &[f64], batch: &Batch, d: usize, heads: usize) -> Vec<f64> {
     let dh = d / heads;
-    let t: usize = lengths.iter().sum();
-    let smax = lengths.iter().copied().max().unwrap_or(0);
-    let mut out = vec![0.0; t * d];
-    let mut start = 0;
-    for (b, &len) in lengths.iter().enumerate() {
+    let mut out = vec![0.0; batch.tokens() * d];
+    for (b, seq) in batch.seqs().iter().enumerate() {
+        let (start, len) = (seq.start, seq.len);
         for h in 0..heads {
             let at = |tok: usize, part: usize, e: usize| {
                 qkv[(start + tok) * 3 * d + part * d + h * dh + e]
@@ -54,24 +51,20 @@ fn attention(
                 let mut s: Vec<f64> = (0..len)
                     .map(|j| {
                         let dot: f64 = (0..dh).map(|e| at(i, 0, e) * at(j, 1, e)).sum();
-                        let add = match mask {
-                            AttentionMask::None => 0.0,
-                            AttentionMask::Causal => {
+                        let add = match batch.mask() {
+                            Mask::None => 0.0,
+                            Mask::Causal => {
                                 if j > i {
                                     f64::NEG_INFINITY
                                 } else {
                                     0.0
                                 }
                             }
-                            AttentionMask::Additive { data, per_sequence } => {
-                                let s = ((data.len()
-                                    / if *per_sequence { lengths.len() } else { 1 })
-                                    as f64)
-                                    .sqrt() as usize;
-                                let base = if *per_sequence { b * s * s } else { 0 };
-                                debug_assert!(s >= smax);
-                                data[base + i * s + j] as f64
-                            }
+                            Mask::Additive {
+                                data,
+                                row_stride,
+                                batch_stride,
+                            } => data[b * batch_stride + i * row_stride + j] as f64,
                         };
                         dot / (dh as f64).sqrt() + add
                     })
@@ -88,25 +81,23 @@ fn attention(
                 }
             }
         }
-        start += len;
     }
     out
 }
 
-/// One encoder layer on packed tokens `x: [Σ lengths, d]`, in f64.
+/// One encoder layer on the packed tokens of `batch` (`x: [batch.tokens(), d]`), in f64.
 pub fn encoder_layer_f64(
     cfg: &LayerConfig,
     w: &LayerWeights,
     x: &[f32],
-    lengths: &[usize],
-    mask: &AttentionMask,
+    batch: &Batch,
 ) -> Vec<f64> {
     let d = cfg.d_model;
-    let t: usize = lengths.iter().sum();
+    let t = batch.tokens();
     let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
     let sa = |h: &[f64]| {
         let qkv = linear(h, t, d, &w.in_proj_weight, &w.in_proj_bias);
-        let ctx = attention(&qkv, lengths, d, cfg.heads, mask);
+        let ctx = attention(&qkv, batch, d, cfg.heads);
         linear(&ctx, t, d, &w.out_proj_weight, &w.out_proj_bias)
     };
     let ff = |h: &[f64]| {

@@ -1,4 +1,4 @@
-//! The seed notebook replayed on qkv's kernels (`qkv_encoder::seed`): the values it printed, the
+//! The seed notebook replayed on qkv's kernels (`qkv_notebook`): the values it printed, the
 //! invariants it claimed, and golden values from running the notebook's own NumPy code.
 //!
 //! Golden values were produced by the notebook's cells under NumPy 2.4 (the legacy `RandomState`
@@ -7,7 +7,7 @@
 //! f32 and the notebook in f64, so weights agree to ~1e-7; the tolerances below are 2e-6 for
 //! weights in [0, 1] and 2e-5 for O(1) activations after two LayerNorms.
 
-use qkv_encoder::seed::{self, max_row_sum_error, SeedConfig, SeedDemo};
+use qkv_notebook::{self as seed, max_row_sum_error, SeedConfig, SeedDemo};
 use std::sync::OnceLock;
 
 fn demo() -> &'static SeedDemo {

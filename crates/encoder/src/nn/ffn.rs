@@ -1,8 +1,8 @@
 //! Position-wise feed-forward: Linear → activation → Linear, bias and ReLU fused into the
 //! first GEMM's write-out (GELU in one vectorized pass after it).
 
-use crate::attention::{check_len, grow};
 use crate::error::Result;
+use crate::nn::buffers::{check_len, grow, rows_of, rows_ref};
 use qkv_core::ops::activation::{apply, Activation};
 use qkv_core::{gemm_packed, GemmOptions, MatMut, MatRef, PackedMatrix};
 
@@ -85,7 +85,7 @@ impl FeedForward {
             ..Default::default()
         };
         gemm_packed(
-            MatRef::new(&x[..tokens * d], tokens, d)?,
+            MatRef::new(rows_ref(x, tokens, d, "FeedForward::forward")?, tokens, d)?,
             &self.w1,
             MatMut::new(h, tokens, f)?,
             &opts,
@@ -111,9 +111,13 @@ impl FeedForward {
             ..Default::default()
         };
         gemm_packed(
-            MatRef::new(&hidden[..tokens * f], tokens, f)?,
+            MatRef::new(
+                rows_ref(hidden, tokens, f, "FeedForward::forward")?,
+                tokens,
+                f,
+            )?,
             &self.w2,
-            MatMut::new(&mut out[..tokens * d], tokens, d)?,
+            MatMut::new(rows_of(out, tokens, d, "FeedForward::forward")?, tokens, d)?,
             &opts,
         )?;
         Ok(())

@@ -90,7 +90,8 @@ fn default_type_vocab() -> usize {
 
 impl BertConfig {
     /// Reads, parses and [validates](BertConfig::validate) a `config.json`.
-    pub fn from_file(path: &Path) -> Result<Self> {
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
         let text = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,

@@ -45,7 +45,8 @@ impl Pooling {
     /// Parses a sentence-transformers pooling config and returns the mode with the
     /// `word_embedding_dimension` it declares, if any. Exactly one supported flag must be set:
     /// several flags mean concatenated poolings, which qkv does not do.
-    pub fn from_st_config(path: &Path) -> Result<(Pooling, Option<usize>)> {
+    pub fn from_st_config(path: impl AsRef<Path>) -> Result<(Pooling, Option<usize>)> {
+        let path = path.as_ref();
         let text = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,

@@ -4,13 +4,14 @@
 //! Pre-norm (`norm_first`): `x = x + SA(LN1(x)); x = x + FF(LN2(x))`.
 //! The residual additions are fused into the output GEMMs (β = 1).
 
-use crate::attention::{grow, AttentionBuffers, MultiHeadAttention};
-use crate::error::{input_err, Error, Result};
-use crate::ffn::FeedForward;
-use crate::weights::Weights;
+use crate::error::{Error, Result};
+use crate::io::view::WeightsView;
+use crate::nn::attention::{AttentionBuffers, MultiHeadAttention};
+use crate::nn::batch::Batch;
+use crate::nn::buffers::{check_len, grow, rows_of};
+use crate::nn::ffn::FeedForward;
+use crate::nn::norm::LayerNorm;
 use qkv_core::ops::activation::Activation;
-use qkv_core::ops::attention::{Mask, Seq};
-use qkv_core::ops::layernorm::layer_norm;
 
 /// Shape and options of one layer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,57 +91,52 @@ pub struct LayerWeights {
 }
 
 impl LayerWeights {
-    /// Reads a layer from a safetensors file by its PyTorch state_dict names under `prefix`
-    /// (e.g. `""`, `"layers.0."`, `"encoder.layers.3."`). The attention parameters are found
-    /// with or without the `self_attn.` part. A missing or mis-shaped tensor is an error naming
-    /// the tensor and both shapes.
-    pub fn from_safetensors(w: &Weights, prefix: &str, cfg: &LayerConfig) -> Result<Self> {
+    /// Every tensor from `f(name, shape)`, called in the order of the fields (and of PyTorch's
+    /// state_dict): `self_attn.in_proj_weight`, `self_attn.in_proj_bias`,
+    /// `self_attn.out_proj.weight`, `self_attn.out_proj.bias`, `linear1.weight`, `linear1.bias`,
+    /// `linear2.weight`, `linear2.bias`, `norm1.weight`, `norm1.bias`, `norm2.weight`,
+    /// `norm2.bias`. For random or synthetic layers; [`EncoderLayer::new`] checks the lengths.
+    pub fn from_fn(cfg: &LayerConfig, mut f: impl FnMut(&str, &[usize]) -> Vec<f32>) -> Self {
+        let (d, ff) = (cfg.d_model, cfg.d_ff);
+        LayerWeights {
+            in_proj_weight: f("self_attn.in_proj_weight", &[3 * d, d]),
+            in_proj_bias: f("self_attn.in_proj_bias", &[3 * d]),
+            out_proj_weight: f("self_attn.out_proj.weight", &[d, d]),
+            out_proj_bias: f("self_attn.out_proj.bias", &[d]),
+            linear1_weight: f("linear1.weight", &[ff, d]),
+            linear1_bias: f("linear1.bias", &[ff]),
+            linear2_weight: f("linear2.weight", &[d, ff]),
+            linear2_bias: f("linear2.bias", &[d]),
+            norm1_weight: f("norm1.weight", &[d]),
+            norm1_bias: f("norm1.bias", &[d]),
+            norm2_weight: f("norm2.weight", &[d]),
+            norm2_bias: f("norm2.bias", &[d]),
+        }
+    }
+
+    /// Reads a layer by its PyTorch `nn.TransformerEncoderLayer` state_dict names under `w`
+    /// (e.g. `weights.root()`, `weights.pp("layers").pp(0)`). The attention parameters are
+    /// found with or without the `self_attn.` part. A missing or mis-shaped tensor is an error
+    /// naming the tensor and both shapes.
+    pub fn load(w: &WeightsView, cfg: &LayerConfig) -> Result<Self> {
         let (d, f) = (cfg.d_model, cfg.d_ff);
-        let get = |name: &str, shape: &[usize]| w.tensor(&format!("{prefix}{name}"), shape);
         let attn = |name: &str, shape: &[usize]| {
-            w.tensor_any(
-                &[
-                    &format!("{prefix}self_attn.{name}"),
-                    &format!("{prefix}{name}"),
-                ],
-                shape,
-            )
+            w.tensor_any(&[&format!("self_attn.{name}"), name], shape)
         };
         Ok(LayerWeights {
             in_proj_weight: attn("in_proj_weight", &[3 * d, d])?,
             in_proj_bias: attn("in_proj_bias", &[3 * d])?,
             out_proj_weight: attn("out_proj.weight", &[d, d])?,
             out_proj_bias: attn("out_proj.bias", &[d])?,
-            linear1_weight: get("linear1.weight", &[f, d])?,
-            linear1_bias: get("linear1.bias", &[f])?,
-            linear2_weight: get("linear2.weight", &[d, f])?,
-            linear2_bias: get("linear2.bias", &[d])?,
-            norm1_weight: get("norm1.weight", &[d])?,
-            norm1_bias: get("norm1.bias", &[d])?,
-            norm2_weight: get("norm2.weight", &[d])?,
-            norm2_bias: get("norm2.bias", &[d])?,
+            linear1_weight: w.tensor("linear1.weight", &[f, d])?,
+            linear1_bias: w.tensor("linear1.bias", &[f])?,
+            linear2_weight: w.tensor("linear2.weight", &[d, f])?,
+            linear2_bias: w.tensor("linear2.bias", &[d])?,
+            norm1_weight: w.tensor("norm1.weight", &[d])?,
+            norm1_bias: w.tensor("norm1.bias", &[d])?,
+            norm2_weight: w.tensor("norm2.weight", &[d])?,
+            norm2_bias: w.tensor("norm2.bias", &[d])?,
         })
-    }
-}
-
-/// LayerNorm parameters.
-#[derive(Clone, Debug)]
-pub struct LayerNorm {
-    /// γ.
-    pub gamma: Vec<f32>,
-    /// β.
-    pub beta: Vec<f32>,
-    /// ε.
-    pub eps: f32,
-}
-
-impl LayerNorm {
-    /// Normalizes `x: [rows, d]` in place.
-    pub fn apply(&self, x: &mut [f32], rows: usize) -> Result<()> {
-        let d = self.gamma.len();
-        let x = rows_of(x, rows, d, "LayerNorm::apply")?;
-        layer_norm(x, rows, d, &self.gamma, &self.beta, self.eps)?;
-        Ok(())
     }
 }
 
@@ -176,7 +172,7 @@ impl EncoderLayer {
             ("norm2.weight", &w.norm2_weight),
             ("norm2.bias", &w.norm2_bias),
         ] {
-            crate::attention::check_len(name, v, &[d])?;
+            check_len(name, v, &[d])?;
         }
         let ln = |g: &Vec<f32>, b: &Vec<f32>| LayerNorm {
             gamma: g.clone(),
@@ -217,39 +213,50 @@ impl EncoderLayer {
         &self.mha
     }
 
-    /// Runs the layer in place on packed tokens `x: [T, d]` (`T` = Σ lengths; sequence `i` is
-    /// rows `seqs[i].start..+len`). With `probs`, also writes the attention weights
-    /// `[n_seqs, heads, S, S]`.
-    pub fn forward(
+    /// `x ← layer(x)` in place on the packed tokens of `batch` (`x: [batch.tokens(), d]`),
+    /// under the batch's mask. Allocates its scratch buffers; use
+    /// [`EncoderLayer::forward_with`] to reuse them across calls.
+    ///
+    /// ```
+    /// use qkv_encoder::{Activation, Batch, EncoderLayer, LayerConfig, LayerWeights};
+    /// let (d, heads, d_ff) = (8, 2, 16);
+    /// let cfg = LayerConfig { d_model: d, heads, d_ff, activation: Activation::Gelu,
+    ///                         norm_first: false, eps: 1e-5 };
+    /// // Every tensor from a function of its name and shape: here 0.01, and γ = 1.
+    /// let w = LayerWeights::from_fn(&cfg, |name, shape| {
+    ///     let v = if name.starts_with("norm") && name.ends_with("weight") { 1.0 } else { 0.01 };
+    ///     vec![v; shape.iter().product()]
+    /// });
+    /// let layer = EncoderLayer::new(cfg, &w)?;
+    /// let batch = Batch::from_lengths(&[3, 2])?;
+    /// let mut x = vec![0.5f32; batch.tokens() * d];
+    /// layer.forward(&mut x, &batch)?;
+    /// assert!(x.iter().all(|v| v.is_finite()));
+    /// # Ok::<(), qkv_encoder::Error>(())
+    /// ```
+    pub fn forward(&self, x: &mut [f32], batch: &Batch) -> Result<()> {
+        self.forward_with(x, batch, &mut LayerBuffers::default(), None)
+    }
+
+    /// [`EncoderLayer::forward`] with reused buffers; with `probs`, also writes the attention
+    /// weights `[batch.len(), heads, S, S]` (`S` = `batch.max_len()`).
+    pub fn forward_with(
         &self,
         x: &mut [f32],
-        tokens: usize,
-        seqs: &[Seq],
-        mask: Mask,
+        batch: &Batch,
         buf: &mut LayerBuffers,
         probs: Option<&mut [f32]>,
     ) -> Result<()> {
         let d = self.cfg.d_model;
+        let tokens = batch.tokens();
         let x = rows_of(x, tokens, d, "EncoderLayer::forward")?;
-        if let Some(bad) = seqs
-            .iter()
-            .find(|s| s.start.checked_add(s.len).is_none_or(|end| end > tokens))
-        {
-            return Err(input_err(
-                "EncoderLayer::forward",
-                format!(
-                    "sequence {}..+{} lies outside {tokens} tokens",
-                    bad.start, bad.len
-                ),
-            ));
-        }
         if self.cfg.norm_first {
             // x = x + SA(LN1(x))
             let h = grow(&mut buf.normed, tokens * d);
             h.copy_from_slice(x);
             self.norm1.apply(h, tokens)?;
             self.mha.project_qkv(h, tokens, &mut buf.attn)?;
-            self.mha.attend(tokens, seqs, mask, &mut buf.attn, probs)?;
+            self.mha.attend(batch, &mut buf.attn, probs)?;
             self.mha.project_out(tokens, &buf.attn, x, true)?;
             // x = x + FF(LN2(x))
             let h = grow(&mut buf.normed, tokens * d);
@@ -259,7 +266,7 @@ impl EncoderLayer {
         } else {
             // x = LN1(x + SA(x))
             self.mha.project_qkv(x, tokens, &mut buf.attn)?;
-            self.mha.attend(tokens, seqs, mask, &mut buf.attn, probs)?;
+            self.mha.attend(batch, &mut buf.attn, probs)?;
             self.mha.project_out(tokens, &buf.attn, x, true)?;
             self.norm1.apply(x, tokens)?;
             // x = LN2(x + FF(x)): FF reads x into `hidden` before its second GEMM adds into x.
@@ -268,23 +275,4 @@ impl EncoderLayer {
         }
         Ok(())
     }
-}
-
-/// The first `rows × d` values of `x`, or an error when `x` is shorter (or the size overflows).
-pub(crate) fn rows_of<'a>(
-    x: &'a mut [f32],
-    rows: usize,
-    d: usize,
-    op: &'static str,
-) -> Result<&'a mut [f32]> {
-    let n = rows
-        .checked_mul(d)
-        .ok_or_else(|| input_err(op, format!("{rows} rows × {d} overflows")))?;
-    let len = x.len();
-    x.get_mut(..n).ok_or_else(|| {
-        input_err(
-            op,
-            format!("buffer of {len} values is shorter than {rows} rows × {d}"),
-        )
-    })
 }

@@ -43,7 +43,8 @@ impl Tokenizer {
     /// Loads `tokenizer.json`, disables its padding and truncates at `max_len` tokens (special
     /// tokens included). `max_len` must leave room for at least one token besides the special
     /// tokens the post-processor adds.
-    pub fn from_file(path: &Path, max_len: usize) -> Result<Self> {
+    pub fn from_file(path: impl AsRef<Path>, max_len: usize) -> Result<Self> {
+        let path = path.as_ref();
         let err = |msg: String| Error::Tokenizer {
             path: path.to_path_buf(),
             msg,

@@ -2,7 +2,9 @@
 //! attention kernel, the output projection.
 
 use crate::error::{Error, Result};
-use qkv_core::ops::attention::{attention, AttentionParams, Mask, QkvView, Seq};
+use crate::nn::batch::Batch;
+use crate::nn::buffers::{check_len, grow, rows_of, rows_ref};
+use qkv_core::ops::attention::{attention, AttentionParams, QkvView};
 use qkv_core::{gemm_packed, GemmOptions, MatMut, MatRef, PackedMatrix};
 
 /// Multi-head attention with PyTorch's parameter layout.
@@ -23,26 +25,6 @@ pub struct AttentionBuffers {
     pub qkv: Vec<f32>,
     /// `[T, d_model]`: the concatenated heads before the output projection.
     pub ctx: Vec<f32>,
-}
-
-pub(crate) fn check_len(name: &str, v: &[f32], shape: &[usize]) -> Result<()> {
-    let n: usize = shape.iter().product();
-    if v.len() != n {
-        return Err(Error::TensorShape {
-            name: name.to_string(),
-            expected: shape.to_vec(),
-            found: vec![v.len()],
-        });
-    }
-    Ok(())
-}
-
-/// Grows `buf` to at least `n` elements (contents unspecified).
-pub(crate) fn grow(buf: &mut Vec<f32>, n: usize) -> &mut [f32] {
-    if buf.len() < n {
-        buf.resize(n, 0.0);
-    }
-    &mut buf[..n]
 }
 
 impl MultiHeadAttention {
@@ -98,7 +80,11 @@ impl MultiHeadAttention {
             ..Default::default()
         };
         gemm_packed(
-            MatRef::new(&x[..tokens * d], tokens, d)?,
+            MatRef::new(
+                rows_ref(x, tokens, d, "MultiHeadAttention::project_qkv")?,
+                tokens,
+                d,
+            )?,
             &self.w_qkv,
             MatMut::new(qkv, tokens, 3 * d)?,
             &opts,
@@ -106,24 +92,25 @@ impl MultiHeadAttention {
         Ok(())
     }
 
-    /// Step 2: `buf.ctx ←` attention over `buf.qkv`; with `probs`, also the weights
-    /// `[n_seqs, heads, S, S]`.
+    /// Step 2: `buf.ctx ←` attention over `buf.qkv` for the sequences of `batch`, under its
+    /// mask; with `probs`, also the weights `[batch.len(), heads, S, S]` (`S` =
+    /// `batch.max_len()`).
     pub fn attend(
         &self,
-        tokens: usize,
-        seqs: &[Seq],
-        mask: Mask,
+        batch: &Batch,
         buf: &mut AttentionBuffers,
         probs: Option<&mut [f32]>,
     ) -> Result<()> {
         let d = self.d_model;
+        let tokens = batch.tokens();
+        let qkv = rows_ref(&buf.qkv, tokens, 3 * d, "MultiHeadAttention::attend")?;
         let ctx = grow(&mut buf.ctx, tokens * d);
         let params = AttentionParams::new(self.heads, self.d_head());
         attention(
-            QkvView::packed(&buf.qkv[..tokens * 3 * d], d),
-            seqs,
+            QkvView::packed(qkv, d),
+            batch.seqs(),
             &params,
-            mask,
+            batch.mask(),
             ctx,
             d,
             probs,
@@ -140,6 +127,7 @@ impl MultiHeadAttention {
         out: &mut [f32],
         accumulate: bool,
     ) -> Result<()> {
+        const OUT: &str = "MultiHeadAttention::project_out";
         let d = self.d_model;
         let opts = GemmOptions {
             bias: Some(&self.b_out),
@@ -147,9 +135,9 @@ impl MultiHeadAttention {
             ..Default::default()
         };
         gemm_packed(
-            MatRef::new(&buf.ctx[..tokens * d], tokens, d)?,
+            MatRef::new(rows_ref(&buf.ctx, tokens, d, OUT)?, tokens, d)?,
             &self.w_out,
-            MatMut::new(&mut out[..tokens * d], tokens, d)?,
+            MatMut::new(rows_of(out, tokens, d, OUT)?, tokens, d)?,
             &opts,
         )?;
         Ok(())

@@ -1,0 +1,15 @@
+//! Pipelines: text in, sentence embeddings out.
+//!
+//! - [`encoder`]: [`SentenceEncoder`] (tokenizer → model → pooling → normalization), safe to
+//!   call from many threads at once;
+//! - [`model_dir`]: a sentence-transformers model directory ([`ModelDir`]) and its settings;
+//! - [`pooling`]: token vectors to one sentence vector ([`Pooling`]), and L2 normalization.
+
+pub mod encoder;
+pub mod model_dir;
+pub mod pooling;
+mod scratch;
+
+pub use encoder::{EmbedOptions, Embeddings, SentenceEncoder};
+pub use model_dir::ModelDir;
+pub use pooling::{l2_normalize, pool, Pooling};
