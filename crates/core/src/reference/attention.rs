@@ -27,31 +27,7 @@ pub fn attention_f64(
                     let dot: f64 = (0..d)
                         .map(|e| at(qkv.q, s.start + i, h, e) * at(qkv.k, s.start + j, h, e))
                         .sum();
-                    let add = match mask {
-                        Mask::None => 0.0,
-                        Mask::Causal => {
-                            if j > i {
-                                f64::NEG_INFINITY
-                            } else {
-                                0.0
-                            }
-                        }
-                        Mask::Additive {
-                            data,
-                            row_stride,
-                            batch_stride,
-                        } => data[b * batch_stride + i * row_stride + j] as f64,
-                        Mask::RelativeBias { table, span } => {
-                            table[h * (2 * span - 1) + (j + span - 1 - i)] as f64
-                        }
-                        Mask::SlidingWindow { radius } => {
-                            if i.abs_diff(j) > *radius {
-                                f64::NEG_INFINITY
-                            } else {
-                                0.0
-                            }
-                        }
-                    };
+                    let add = mask.value(b, h, i, j) as f64;
                     *v = dot * scale + add;
                 }
                 let m = sc.iter().cloned().fold(f64::NEG_INFINITY, f64::max);

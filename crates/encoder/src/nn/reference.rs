@@ -6,7 +6,6 @@
 
 use crate::nn::batch::Batch;
 use crate::nn::layer::{LayerConfig, LayerWeights};
-use qkv_core::ops::attention::Mask;
 use qkv_core::reference::ops::activation_f64;
 
 /// `y = x·Wᵀ + b` for `x: [t, k]`, `W: [n, k]`.
@@ -51,21 +50,7 @@ fn attention(qkv: &[f64], batch: &Batch, d: usize, heads: usize) -> Vec<f64> {
                 let mut s: Vec<f64> = (0..len)
                     .map(|j| {
                         let dot: f64 = (0..dh).map(|e| at(i, 0, e) * at(j, 1, e)).sum();
-                        let add = match batch.mask() {
-                            Mask::None => 0.0,
-                            Mask::Causal => {
-                                if j > i {
-                                    f64::NEG_INFINITY
-                                } else {
-                                    0.0
-                                }
-                            }
-                            Mask::Additive {
-                                data,
-                                row_stride,
-                                batch_stride,
-                            } => data[b * batch_stride + i * row_stride + j] as f64,
-                        };
+                        let add = batch.mask().value(b, h, i, j) as f64;
                         dot / (dh as f64).sqrt() + add
                     })
                     .collect();

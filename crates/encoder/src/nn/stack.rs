@@ -182,6 +182,12 @@ impl Encoder {
                 let pad = key_padding.unwrap_or(&[]);
                 let uniform = Batch::uniform(batch, seq)?;
                 let user = uniform.clone().with_mask(mask)?.mask();
+                if user.per_head() {
+                    return Err(input_err(
+                        "forward_padded",
+                        "a per-head mask cannot be combined with padding inside sequences",
+                    ));
+                }
                 let add = combined_mask(user, pad, batch, seq, &mut ws.mask);
                 y.copy_from_slice(x);
                 let padded = uniform.with_mask(Mask::Additive {
@@ -220,21 +226,7 @@ fn combined_mask<'a>(
     for b in 0..batch {
         for i in 0..seq {
             for j in 0..seq {
-                let mut v = match user {
-                    Mask::None => 0.0,
-                    Mask::Causal => {
-                        if j > i {
-                            f32::NEG_INFINITY
-                        } else {
-                            0.0
-                        }
-                    }
-                    Mask::Additive {
-                        data,
-                        row_stride,
-                        batch_stride,
-                    } => data[b * batch_stride + i * row_stride + j],
-                };
+                let mut v = user.value(b, 0, i, j);
                 if pad[b * seq + j] {
                     v = f32::NEG_INFINITY;
                 }

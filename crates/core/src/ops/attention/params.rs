@@ -82,6 +82,32 @@ pub enum Mask<'a> {
     },
 }
 
+impl Mask<'_> {
+    /// What the mask adds to the score of query `i`, key `j` (both < the sequence's length) of
+    /// sequence `b`, head `h`: `−∞` hides the key. The scalar definition that the kernel's
+    /// row-wise `apply_mask` and the naive references follow.
+    pub fn value(&self, b: usize, h: usize, i: usize, j: usize) -> f32 {
+        match *self {
+            Mask::None => 0.0,
+            Mask::Causal if j > i => f32::NEG_INFINITY,
+            Mask::Causal => 0.0,
+            Mask::Additive {
+                data,
+                row_stride,
+                batch_stride,
+            } => data[b * batch_stride + i * row_stride + j],
+            Mask::RelativeBias { table, span } => table[h * (2 * span - 1) + (j + span - 1 - i)],
+            Mask::SlidingWindow { radius } if i.abs_diff(j) > radius => f32::NEG_INFINITY,
+            Mask::SlidingWindow { .. } => 0.0,
+        }
+    }
+
+    /// True when the mask differs between heads (a combined `[batch, S, S]` mask cannot hold it).
+    pub fn per_head(&self) -> bool {
+        matches!(self, Mask::RelativeBias { .. })
+    }
+}
+
 /// Shape and options of one attention call.
 #[derive(Clone, Copy, Debug)]
 pub struct AttentionParams {
