@@ -105,11 +105,14 @@ pub fn text_attention(model: &SentenceEncoder, text: &str) -> Result<TextAttenti
         ids: &enc.ids,
         type_ids: Some(&enc.type_ids),
     };
-    let n_layers = model.model().encoder().layers().len();
-    let heads = model.model().config().num_attention_heads;
+    let bert = model.model().bert().ok_or_else(|| {
+        anyhow::anyhow!("qkv viz draws BERT-shaped models (BERT, RoBERTa, MPNet, DistilBERT)")
+    })?;
+    let n_layers = bert.encoder().layers().len();
+    let heads = bert.config().num_attention_heads;
     let mut layers = vec![Vec::new(); n_layers];
     let mut hidden = Vec::new();
-    model.model().forward_with(
+    bert.forward_with(
         &[seq],
         &mut Workspace::default(),
         &mut hidden,

@@ -9,7 +9,8 @@
 //! | to … | use |
 //! |---|---|
 //! | embed sentences with a sentence-transformers directory | [`SentenceEncoder`], [`EmbedOptions`], [`Embeddings`], [`Pooling`] |
-//! | load a BERT-family model and run it on token ids | [`BertModel`], [`BertConfig`], [`TokenSeq`], [`Weights`], [`Tokenizer`], [`ModelDir`] |
+//! | score (query, document) pairs with a reranker or classifier | [`CrossEncoder`], [`Scores`], [`Ranked`] |
+//! | load a model of any family and run it on token ids | [`Model`], [`ModelConfig`], [`BertModel`], [`ModernBertModel`], [`TokenSeq`], [`Weights`], [`Tokenizer`], [`ModelDir`] |
 //! | run encoder layers on your own weights | [`EncoderLayer`], [`LayerConfig`], [`LayerWeights`], [`Encoder`], [`Batch`], [`Mask`] |
 //! | handle failures | [`Error`], [`Result`] |
 //!
@@ -60,9 +61,16 @@ pub mod sentence;
 
 pub use error::{Error, Result};
 pub use io::{Encoding, Tokenizer, Weights, WeightsView};
-pub use models::bert::{BertConfig, BertModel, HiddenAct};
+pub use models::bert::{BertConfig, BertModel, Flavor, HiddenAct};
+pub use models::distilbert::DistilBertConfig;
+pub use models::heads::ClassifierHead;
+pub use models::modernbert::{ModernBertConfig, ModernBertModel};
+pub use models::{Family, Model, ModelConfig};
 pub use nn::{
     Batch, Encoder, EncoderLayer, LayerConfig, LayerNorm, LayerWeights, Mask, TokenSeq, Workspace,
 };
 pub use qkv_core::ops::activation::Activation;
-pub use sentence::{EmbedOptions, Embeddings, ModelDir, Pooling, SentenceEncoder};
+pub use sentence::{
+    CrossEncoder, EmbedOptions, Embeddings, ModelDir, Pooling, Ranked, ScoreOptions, Scores,
+    SentenceEncoder,
+};

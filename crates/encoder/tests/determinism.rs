@@ -69,7 +69,7 @@ fn tiny_bert_is_bit_identical_for_1_2_4_threads() {
             let mut hidden = Vec::new();
             model
                 .model()
-                .forward_with(&seqs, &mut Workspace::default(), &mut hidden, None)
+                .forward_with(&seqs, &mut Workspace::default(), &mut hidden)
                 .unwrap();
             let emb = model.embed(&refs).unwrap();
             (hidden, emb.data)

@@ -96,7 +96,7 @@ fn fully_padded_sequence_in_a_padded_batch_gives_zero_rows() {
 #[test]
 fn bert_model_batch_zero_and_empty_sequences() {
     let model = tiny();
-    let bert: &BertModel = model.model();
+    let bert: &BertModel = model.model().bert().unwrap();
     let mut ws = Workspace::default();
     let mut out = vec![1.0f32; 3];
     bert.forward_with(&[], &mut ws, &mut out, None).unwrap();

@@ -129,7 +129,7 @@ fn batch_bytes(
 #[test]
 fn memory_is_bounded_and_steady() {
     let model = tiny();
-    let cfg = model.model().config().clone();
+    let cfg = model.model().bert().unwrap().config().clone();
     let (d, f, heads) = (
         cfg.hidden_size,
         cfg.intermediate_size,

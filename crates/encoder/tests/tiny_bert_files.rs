@@ -59,7 +59,7 @@ fn bert_tensors(c: &BertConfig) -> BTreeMap<String, Vec<usize>> {
 #[test]
 fn model_dir_reads_the_sentence_transformers_layout() {
     let m = ModelDir::open(dir()).unwrap();
-    let c = &m.config;
+    let c = &m.config.bert().unwrap();
     assert_eq!(
         (
             c.hidden_size,
@@ -84,7 +84,7 @@ fn model_dir_reads_the_sentence_transformers_layout() {
 fn every_tensor_loads_with_its_shape() {
     let m = ModelDir::open(dir()).unwrap();
     let w = m.weights().unwrap();
-    let expected = bert_tensors(&m.config);
+    let expected = bert_tensors(&m.config.bert().unwrap());
     let names: Vec<&str> = w.names().collect();
     let want: Vec<&str> = expected.keys().map(String::as_str).collect();
     assert_eq!(names, want, "tensor names");

@@ -21,7 +21,7 @@ fn fixtures() -> PathBuf {
 fn model_dir_and_weights() {
     let Some(dir) = model_dir() else { return };
     let m = ModelDir::open(&dir).unwrap();
-    let c = &m.config;
+    let c = &m.config.bert().unwrap();
     assert_eq!(
         (
             c.hidden_size,

@@ -111,6 +111,17 @@ impl Tokenizer {
         Ok(convert(enc))
     }
 
+    /// Tokenizes a (query, document) pair with the post-processor's pair template
+    /// (`[CLS] a [SEP] b [SEP]`, `<s> a </s></s> b </s>`, …), the longer side truncated first
+    /// when both exceed `max_len` together (transformers' `longest_first`).
+    pub fn encode_pair(&self, a: &str, b: &str) -> Result<Encoding> {
+        let enc = self
+            .inner
+            .encode((a, b), true)
+            .map_err(|e| self.err(format!("cannot encode pair: {e}")))?;
+        Ok(convert(enc))
+    }
+
     /// Tokenizes a batch of texts (in parallel), with special tokens and without padding.
     pub fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Encoding>> {
         let encs = self

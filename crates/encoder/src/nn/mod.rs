@@ -2,7 +2,7 @@
 //!
 //! - [`batch`]: one description of a packed batch ([`Batch`], [`TokenSeq`]);
 //! - [`mask`]: the one mask type ([`Mask`], from qkv-core) and its constructors;
-//! - [`attention`], [`ffn`], [`norm`], [`embedding`]: the sub-blocks;
+//! - [`attention`], [`ffn`], [`glu`], [`norm`], [`embedding`], [`rotary`]: the sub-blocks;
 //! - [`layer`]: one encoder layer ([`EncoderLayer`]), post-norm or pre-norm;
 //! - [`stack`]: layers in sequence ([`Encoder`]), over packed or padded batches;
 //! - [`mod@reference`]: the f64 definition the fast layer is tested against.
@@ -14,10 +14,12 @@ pub mod batch;
 mod buffers;
 pub mod embedding;
 pub mod ffn;
+pub mod glu;
 pub mod layer;
 pub mod mask;
 pub mod norm;
 pub mod reference;
+pub mod rotary;
 pub mod stack;
 
 pub use attention::{AttentionBuffers, MultiHeadAttention};

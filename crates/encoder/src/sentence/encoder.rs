@@ -15,7 +15,7 @@
 
 use crate::error::Result;
 use crate::io::tokenizer::{Encoding, Tokenizer};
-use crate::models::bert::model::BertModel;
+use crate::models::Model;
 use crate::nn::batch::{Batch, TokenSeq};
 use crate::sentence::model_dir::ModelDir;
 use crate::sentence::pooling::{l2_normalize, pool, Pooling};
@@ -64,7 +64,7 @@ pub struct EmbedOptions {
 /// A sentence-transformers model ready to embed text.
 pub struct SentenceEncoder {
     dir: ModelDir,
-    model: BertModel,
+    model: Model,
     tokenizer: Tokenizer,
     scratch: ScratchPool,
 }
@@ -82,7 +82,7 @@ impl SentenceEncoder {
     /// sentence-transformers files when present).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = ModelDir::open(dir)?;
-        let model = BertModel::load(&dir.weights()?, &dir.config)?;
+        let model = Model::load(&dir.weights()?, &dir.config)?;
         let tokenizer = dir.tokenizer()?;
         Ok(SentenceEncoder {
             dir,
@@ -96,8 +96,8 @@ impl SentenceEncoder {
     pub fn model_dir(&self) -> &ModelDir {
         &self.dir
     }
-    /// The BERT encoder.
-    pub fn model(&self) -> &BertModel {
+    /// The encoder (any family).
+    pub fn model(&self) -> &Model {
         &self.model
     }
     /// The tokenizer (truncating at the directory's `max_seq_length`).
@@ -107,6 +107,11 @@ impl SentenceEncoder {
     /// Embedding width.
     pub fn dim(&self) -> usize {
         self.model.hidden_size()
+    }
+
+    /// Tokenizes texts exactly as [`SentenceEncoder::embed_with`] feeds them to the model.
+    pub fn tokenize(&self, texts: &[&str], _opts: &EmbedOptions) -> Result<Vec<Encoding>> {
+        self.tokenizer.encode_batch(texts)
     }
 
     /// Embeds texts with the directory's pooling and normalization.
@@ -159,7 +164,7 @@ impl SentenceEncoder {
                     type_ids: Some(&enc[i].type_ids),
                 })
                 .collect();
-            self.model.forward_with(&seqs, ws, hidden, None)?;
+            self.model.forward_with(&seqs, ws, hidden)?;
             pooled.clear();
             pooled.resize(chunk.len() * d, 0.0);
             let offsets = Batch::from_tokens(&seqs)?.offsets();

@@ -9,7 +9,7 @@
 use crate::error::{Error, Result};
 use crate::io::tokenizer::Tokenizer;
 use crate::io::weights::Weights;
-use crate::models::bert::config::BertConfig;
+use crate::models::config::ModelConfig;
 use crate::sentence::pooling::Pooling;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 pub struct ModelDir {
     /// The directory.
     pub root: PathBuf,
-    /// The parsed and validated `config.json`.
-    pub config: BertConfig,
+    /// The parsed and validated `config.json` (the family and its fields).
+    pub config: ModelConfig,
     /// `model.safetensors`.
     pub weights_path: PathBuf,
     /// `tokenizer.json`.
@@ -52,7 +52,7 @@ impl ModelDir {
     /// Reads the directory's configs and checks the required files exist and agree.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        let config = BertConfig::from_file(&required(dir, "config.json")?)?;
+        let config = ModelConfig::from_file(required(dir, "config.json")?)?;
         let weights_path = required(dir, "model.safetensors")?;
         let tokenizer_path = required(dir, "tokenizer.json")?;
 
@@ -64,11 +64,11 @@ impl ModelDir {
         let pooling_cfg = dir.join(pooling_dir).join("config.json");
         let pooling = if pooling_cfg.is_file() {
             let (pooling, width) = Pooling::from_st_config(&pooling_cfg)?;
-            if let Some(w) = width.filter(|&w| w != config.hidden_size) {
+            if let Some(w) = width.filter(|&w| w != config.hidden_size()) {
                 return Err(Error::Config(format!(
                     "{}: word_embedding_dimension = {w} but config.json has hidden_size = {}",
                     pooling_cfg.display(),
-                    config.hidden_size
+                    config.hidden_size()
                 )));
             }
             pooling
@@ -78,13 +78,13 @@ impl ModelDir {
 
         let sbert_path = dir.join("sentence_bert_config.json");
         let sbert: Option<SentenceBertConfig> = read_json_opt(&sbert_path)?;
-        let positions = config.max_position_embeddings;
+        let positions = config.max_tokens();
         let max_seq_length = match sbert.and_then(|s| s.max_seq_length) {
             Some(n) if n == 0 || n > positions => {
                 return Err(Error::Config(format!(
-                    "{}: max_seq_length = {n} must be in 1..={positions} (max_position_embeddings)",
-                    sbert_path.display()
-                )))
+                "{}: max_seq_length = {n} must be in 1..={positions} (the model's position limit)",
+                sbert_path.display()
+            )))
             }
             Some(n) => n,
             None => positions.min(512),
@@ -110,23 +110,23 @@ impl ModelDir {
     /// its vocabulary fits the model's embedding table (so no id can index past it).
     pub fn tokenizer(&self) -> Result<Tokenizer> {
         let tok = Tokenizer::from_file(&self.tokenizer_path, self.max_seq_length)?;
-        if tok.vocab_size() > self.config.vocab_size {
+        if tok.vocab_size() > self.config.vocab_size() {
             return Err(Error::Config(format!(
                 "{}: {} tokens, but config.json has vocab_size = {}",
                 self.tokenizer_path.display(),
                 tok.vocab_size(),
-                self.config.vocab_size
+                self.config.vocab_size()
             )));
         }
         // The count can fit while single ids do not (a vocabulary with gaps or a corrupt entry).
         if let Some(id) = tok
             .max_id()
-            .filter(|&id| id as usize >= self.config.vocab_size)
+            .filter(|&id| id as usize >= self.config.vocab_size())
         {
             return Err(Error::Config(format!(
                 "{}: token id {id} is not below config.json's vocab_size = {}",
                 self.tokenizer_path.display(),
-                self.config.vocab_size
+                self.config.vocab_size()
             )));
         }
         Ok(tok)

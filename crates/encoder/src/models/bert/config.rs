@@ -71,10 +71,15 @@ pub struct BertConfig {
     /// Id of `[PAD]`.
     #[serde(default)]
     pub pad_token_id: usize,
-    /// `model_type` when given; only `"bert"` is accepted, since RoBERTa-style models offset
-    /// position ids and would silently compute something else.
+    /// `model_type`: `"bert"` (or absent), the RoBERTa family (`"roberta"`, `"xlm-roberta"`,
+    /// `"camembert"`: position ids offset from `pad_token_id`) or `"mpnet"` (relative-position
+    /// attention bias); anything else is refused, since it would silently compute something
+    /// else.
     #[serde(default)]
     pub model_type: Option<String>,
+    /// MPNet's number of relative-position buckets.
+    #[serde(default = "default_buckets")]
+    pub relative_attention_num_buckets: usize,
     /// `position_embedding_type` when given; only `"absolute"` is supported.
     #[serde(default)]
     pub position_embedding_type: Option<String>,
@@ -86,6 +91,22 @@ fn default_eps() -> f64 {
 
 fn default_type_vocab() -> usize {
     2
+}
+
+fn default_buckets() -> usize {
+    32
+}
+
+/// How a BERT-shaped checkpoint numbers positions and biases its attention.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// BERT: positions `0..len`, token types.
+    Bert,
+    /// RoBERTa, XLM-RoBERTa, CamemBERT: positions `pad + 1 + i` (transformers'
+    /// `create_position_ids_from_input_ids`), `pad` for a padding id.
+    Roberta,
+    /// MPNet: RoBERTa's positions, no token types, a relative-position bucket bias per head.
+    MPNet,
 }
 
 impl BertConfig {
@@ -158,9 +179,18 @@ impl BertConfig {
                 self.pad_token_id, self.vocab_size
             ));
         }
-        if let Some(t) = self.model_type.as_deref().filter(|t| *t != "bert") {
+        self.flavor()?;
+        if self.max_tokens() == 0 {
             return bad(format!(
-                "model_type = {t:?} is not supported (expected \"bert\")"
+                "max_position_embeddings = {} leaves no position after the offset {}",
+                self.max_position_embeddings,
+                self.position_offset()
+            ));
+        }
+        if self.flavor()? == Flavor::MPNet && self.relative_attention_num_buckets < 4 {
+            return bad(format!(
+                "relative_attention_num_buckets = {} must be at least 4",
+                self.relative_attention_num_buckets
             ));
         }
         if let Some(t) = self
@@ -179,6 +209,38 @@ impl BertConfig {
                 MAX_WEIGHT_BYTES >> 30
             )),
         }
+    }
+
+    /// The flavor `model_type` names (an error for a type this config cannot describe).
+    pub fn flavor(&self) -> Result<Flavor> {
+        match self.model_type.as_deref() {
+            None | Some("bert") => Ok(Flavor::Bert),
+            Some("roberta" | "xlm-roberta" | "camembert") => Ok(Flavor::Roberta),
+            Some("mpnet") => Ok(Flavor::MPNet),
+            Some(t) => Err(Error::Config(format!(
+                "model_type = {t:?} is not a BERT-shaped model (bert, roberta, xlm-roberta, \
+                 camembert, mpnet)"
+            ))),
+        }
+    }
+
+    /// Position id of the first token: 0 for BERT, `pad_token_id + 1` for RoBERTa and MPNet.
+    pub fn position_offset(&self) -> usize {
+        match self.flavor() {
+            Ok(Flavor::Roberta | Flavor::MPNet) => self.pad_token_id + 1,
+            _ => 0,
+        }
+    }
+
+    /// The longest input the position table covers, special tokens included.
+    pub fn max_tokens(&self) -> usize {
+        self.max_position_embeddings
+            .saturating_sub(self.position_offset())
+    }
+
+    /// Whether the checkpoint has a token-type table (MPNet has none).
+    pub fn has_token_types(&self) -> bool {
+        !matches!(self.flavor(), Ok(Flavor::MPNet))
     }
 
     /// Number of weights of a `BertModel` with this config (embeddings, layers, pooler), or
@@ -307,8 +369,8 @@ mod tests {
         assert!(m.contains("pad_token_id"), "{m}");
         let m = err_of(with("layer_norm_eps", (-1.0).into()));
         assert!(m.contains("layer_norm_eps"), "{m}");
-        let m = err_of(with("model_type", "roberta".into()));
-        assert!(m.contains("roberta"), "{m}");
+        let m = err_of(with("model_type", "gpt2".into()));
+        assert!(m.contains("gpt2") && m.contains("model_type"), "{m}");
         let m = err_of(with("position_embedding_type", "relative_key".into()));
         assert!(m.contains("relative_key"), "{m}");
     }

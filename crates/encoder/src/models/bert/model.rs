@@ -1,33 +1,53 @@
-//! [`BertModel`]: the embeddings and a post-norm encoder stack, loaded from Hugging Face
-//! safetensors names with or without the `bert.` prefix.
+//! [`BertModel`]: the embeddings and a post-norm encoder stack of the BERT-shaped families
+//! (BERT, RoBERTa, XLM-R, CamemBERT, MPNet, DistilBERT), loaded from Hugging Face safetensors
+//! names with or without the base model's prefix (`bert.`, `roberta.`, `mpnet.`,
+//! `distilbert.`, as classification checkpoints store them).
 
 use crate::error::Result;
+use crate::io::view::WeightsView;
 use crate::io::weights::Weights;
-use crate::models::bert::config::BertConfig;
-use crate::models::bert::embeddings::BertEmbeddings;
-use crate::models::bert::layer::load_layer;
+use crate::models::bert::config::{BertConfig, Flavor};
+use crate::models::bert::embeddings::{BertEmbeddings, EmbeddingSizes, Positions};
+use crate::models::bert::layer::{load_layer, LayerNames};
+use crate::models::bert::relative::RelativeBias;
+use crate::models::distilbert::DistilBertConfig;
 use crate::nn::batch::{Batch, TokenSeq};
 use crate::nn::layer::{EncoderLayer, LayerConfig};
 use crate::nn::stack::{Encoder, Workspace};
 
-/// A loaded BERT encoder. Weights are packed for the GEMM once, at load.
+/// A loaded BERT-shaped encoder. Weights are packed for the GEMM once, at load.
 #[derive(Clone, Debug)]
 pub struct BertModel {
     cfg: BertConfig,
     embeddings: BertEmbeddings,
     encoder: Encoder,
+    relative: Option<RelativeBias>,
+}
+
+/// `root` when the base model's tensors sit there, else `root.pp(prefix)` for the first prefix
+/// whose word embeddings exist (a classification checkpoint's `bert.` / `roberta.` / …).
+pub(crate) fn base_view<'w>(w: &'w Weights, prefixes: &[&str], probe: &str) -> WeightsView<'w> {
+    if w.contains(probe) {
+        return w.root();
+    }
+    prefixes
+        .iter()
+        .map(|p| w.pp(*p))
+        .find(|v| v.contains(probe))
+        .unwrap_or_else(|| w.root())
 }
 
 impl BertModel {
-    /// Loads every tensor named by `cfg` from `w` (names with or without `bert.`); a missing or
-    /// mis-shaped tensor is an error naming it with both shapes.
+    /// Loads every tensor named by `cfg` from `w` (names with or without the base prefix); a
+    /// missing or mis-shaped tensor is an error naming it with both shapes.
     pub fn load(w: &Weights, cfg: &BertConfig) -> Result<Self> {
         cfg.validate()?;
-        let root = if w.contains("bert.embeddings.word_embeddings.weight") {
-            w.pp("bert")
-        } else {
-            w.root()
-        };
+        let flavor = cfg.flavor()?;
+        let root = base_view(
+            w,
+            &["bert", "roberta", "mpnet"],
+            "embeddings.word_embeddings.weight",
+        );
         let layer_cfg = LayerConfig {
             d_model: cfg.hidden_size,
             heads: cfg.num_attention_heads,
@@ -36,18 +56,78 @@ impl BertModel {
             norm_first: false,
             eps: cfg.layer_norm_eps as f32,
         };
-        let layers = root.pp("encoder").pp("layer");
+        let names = match flavor {
+            Flavor::MPNet => LayerNames::MPNet,
+            _ => LayerNames::Bert,
+        };
+        let enc = root.pp("encoder");
+        let layers = enc.pp("layer");
         let layers = (0..cfg.num_hidden_layers)
-            .map(|i| EncoderLayer::new(layer_cfg, &load_layer(&layers.pp(i), &layer_cfg)?))
+            .map(|i| EncoderLayer::new(layer_cfg, &load_layer(&layers.pp(i), &layer_cfg, names)?))
             .collect::<Result<Vec<_>>>()?;
+        let relative = match flavor {
+            Flavor::MPNet => Some(RelativeBias::load(
+                &enc,
+                cfg.relative_attention_num_buckets,
+                cfg.num_attention_heads,
+            )?),
+            _ => None,
+        };
+        let positions = match flavor {
+            Flavor::Bert => Positions::FromZero,
+            _ => Positions::AfterPad(cfg.pad_token_id as u32),
+        };
+        let sizes = EmbeddingSizes {
+            vocab: cfg.vocab_size,
+            positions: cfg.max_position_embeddings,
+            types: cfg.has_token_types().then_some(cfg.type_vocab_size),
+            d: cfg.hidden_size,
+            eps: cfg.layer_norm_eps as f32,
+        };
         Ok(BertModel {
-            embeddings: BertEmbeddings::load(&root.pp("embeddings"), cfg)?,
+            embeddings: BertEmbeddings::load(&root.pp("embeddings"), sizes, positions)?,
             encoder: Encoder::new(layers, None)?,
+            relative,
             cfg: cfg.clone(),
         })
     }
 
-    /// The configuration.
+    /// Loads a DistilBERT checkpoint (`transformer.layer.{i}` names, no token types).
+    pub fn load_distilbert(w: &Weights, cfg: &DistilBertConfig) -> Result<Self> {
+        let bert = cfg.as_bert();
+        bert.validate()?;
+        let root = base_view(w, &["distilbert"], "embeddings.word_embeddings.weight");
+        let layer_cfg = LayerConfig {
+            d_model: cfg.dim,
+            heads: cfg.n_heads,
+            d_ff: cfg.hidden_dim,
+            activation: cfg.activation.activation(),
+            norm_first: false,
+            eps: DistilBertConfig::EPS,
+        };
+        let layers = root.pp("transformer").pp("layer");
+        let layers = (0..cfg.n_layers)
+            .map(|i| {
+                let lw = load_layer(&layers.pp(i), &layer_cfg, LayerNames::DistilBert)?;
+                EncoderLayer::new(layer_cfg, &lw)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let sizes = EmbeddingSizes {
+            vocab: cfg.vocab_size,
+            positions: cfg.max_position_embeddings,
+            types: None,
+            d: cfg.dim,
+            eps: DistilBertConfig::EPS,
+        };
+        Ok(BertModel {
+            embeddings: BertEmbeddings::load(&root.pp("embeddings"), sizes, Positions::FromZero)?,
+            encoder: Encoder::new(layers, None)?,
+            relative: None,
+            cfg: bert,
+        })
+    }
+
+    /// The configuration (DistilBERT's translated to BERT's field names).
     pub fn config(&self) -> &BertConfig {
         &self.cfg
     }
@@ -55,6 +135,11 @@ impl BertModel {
     /// Hidden width.
     pub fn hidden_size(&self) -> usize {
         self.cfg.hidden_size
+    }
+
+    /// The longest input, special tokens included.
+    pub fn max_len(&self) -> usize {
+        self.embeddings.max_len()
     }
 
     /// The embedding layer.
@@ -67,7 +152,7 @@ impl BertModel {
         &self.encoder
     }
 
-    /// Embedding layer on packed tokens: `x[t] = LN(word[id] + position[pos] + type[tt])`.
+    /// Embedding layer on packed tokens.
     pub fn embed(&self, seqs: &[TokenSeq], x: &mut Vec<f32>) -> Result<()> {
         self.embeddings.forward(seqs, x)
     }
@@ -90,6 +175,14 @@ impl BertModel {
     ) -> Result<()> {
         let batch = Batch::from_tokens(seqs)?;
         self.embed(seqs, out)?;
-        self.encoder.forward_with(out, &batch, ws, probs)
+        match &self.relative {
+            None => self.encoder.forward_with(out, &batch, ws, probs),
+            Some(rel) => {
+                let mut table = Vec::new();
+                let mask = rel.mask(batch.max_len(), &mut table);
+                let batch = batch.with_mask(mask)?;
+                self.encoder.forward_with(out, &batch, ws, probs)
+            }
+        }
     }
 }
