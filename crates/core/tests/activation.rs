@@ -215,7 +215,9 @@ proptest! {
         act in prop::sample::select(ACTS.to_vec()),
     ) {
         let bias = vec![0.0f32; cols];
-        for isa in host_isas("activations_track_f64") {
+        // Isa::available(), not host_isas: the other loops of this file fail on a missing
+        // required ISA; a proptest would record that as a regression case.
+        for isa in Isa::available() {
             let mut y = x.clone();
             bias_act_with_isa(&mut y, rows, cols, &bias, act, isa).unwrap();
             for (&x, &y) in x.iter().zip(&y) {
