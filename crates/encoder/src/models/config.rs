@@ -155,3 +155,34 @@ impl ModelConfig {
             .any(|a| a.ends_with("ForSequenceClassification"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(json: &str) -> String {
+        ModelConfig::from_json(json.as_bytes())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn families_and_bad_configs() {
+        let bert = r#"{"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,
+            "intermediate_size":16,"hidden_act":"gelu","max_position_embeddings":64,
+            "vocab_size":10,"model_type":"xlm-roberta","pad_token_id":1,
+            "architectures":["XLMRobertaForSequenceClassification"],"id2label":{"0":"a"}}"#;
+        let c = ModelConfig::from_json(bert.as_bytes()).unwrap();
+        assert!(c.is_classifier());
+        assert_eq!((c.num_labels, c.max_tokens(), c.hidden_size()), (1, 62, 8));
+        let m = err(r#"{"model_type":"gpt2","hidden_size":8}"#);
+        assert!(m.contains("gpt2") && m.contains("modernbert"), "{m}");
+        // A field the family needs is missing: the parser names it.
+        let m = err(r#"{"model_type":"modernbert","hidden_size":8}"#);
+        assert!(m.contains("num_hidden_layers"), "{m}");
+        let m = err(r#"{"model_type":"distilbert","dim":8}"#);
+        assert!(m.contains("n_layers"), "{m}");
+        let m = err(&bert.replace("\"num_attention_heads\":2", "\"num_attention_heads\":3"));
+        assert!(m.contains("divisible"), "{m}");
+    }
+}
