@@ -13,6 +13,7 @@ mod embed;
 mod embed_input;
 mod embed_output;
 mod report;
+mod serve;
 mod viz;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ enum Command {
     Viz(viz::VizArgs),
     /// Sentence embeddings from a model directory (sentence-transformers layout).
     Embed(embed::EmbedArgs),
+    /// An OpenAI- and TEI-compatible embeddings server (`qkv-server`).
+    Serve(serve::ServeArgs),
 }
 
 fn main() {
@@ -47,6 +50,7 @@ fn main() {
         Command::Demo(args) => demo::run(args),
         Command::Viz(args) => viz::run(args),
         Command::Embed(args) => embed::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     if let Err(e) = result {
         eprintln!("qkv: error: {e}");
