@@ -70,29 +70,31 @@ def pct(xs, p):
 async def post(session, url, texts):
     body = {"input": texts, "model": "load", "encoding_format": "base64", "truncate": True}
     t = time.perf_counter()
+    tokens = 0
     try:
         async with session.post(url + "/v1/embeddings", json=body) as r:
             data = await r.read()
             status = r.status
             if status == 200:
-                n = len(json.loads(data)["data"])
-                if n != len(texts):
+                doc = json.loads(data)
+                tokens = doc["usage"]["prompt_tokens"]
+                if len(doc["data"]) != len(texts):
                     status = -2
     except (aiohttp.ClientError, asyncio.TimeoutError):
         status = -1
-    return status, time.perf_counter() - t
+    return status, time.perf_counter() - t, tokens
 
 
 async def closed_loop(session, url, clients, duration, rng_seed, base):
-    results = []  # (t_end, status, latency, sentences)
+    results = []  # (t_end, status, latency, sentences, tokens)
     stop = time.perf_counter() + duration
 
     async def client(i):
         rng = random.Random(rng_seed * 1000 + i)
         while time.perf_counter() < stop:
             texts = make_request(rng, base)
-            status, lat = await post(session, url, texts)
-            results.append((time.perf_counter(), status, lat, len(texts)))
+            status, lat, tokens = await post(session, url, texts)
+            results.append((time.perf_counter(), status, lat, len(texts), tokens))
 
     t0 = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(clients)))
@@ -118,6 +120,7 @@ def summarize(results, secs):
         "errors": len(results) - len(ok),
         "seconds": round(secs, 2),
         "sentences_per_s": round(sum(r[3] for r in ok) / secs, 1),
+        "tokens_per_s": round(sum(r[4] for r in ok) / secs, 1),
         "requests_per_s": round(len(ok) / secs, 2),
         "p50_ms": round(1000 * pct(lat, 50), 1) if lat else None,
         "p95_ms": round(1000 * pct(lat, 95), 1) if lat else None,
@@ -133,7 +136,7 @@ async def overload(session, url, rate, duration, max_open, base):
     skipped = 0
 
     async def one(texts):
-        status, lat = await post(session, url, texts)
+        status, lat, _ = await post(session, url, texts)
         results.append((status, lat))
 
     t0 = time.perf_counter()

@@ -60,6 +60,9 @@ struct JobState {
     reply: Option<oneshot::Sender<JobResult>>,
 }
 
+/// Where a row goes: its request and its row there.
+type Slot = (Arc<Mutex<JobState>>, usize);
+
 /// One input in the queue: which request, which row.
 struct Entry {
     seq: Seq,
@@ -216,7 +219,7 @@ impl Drop for Batcher {
 fn work<B: Backend>(s: &Shared, backend: &B) {
     let d = backend.dim();
     while let Some(batch) = next_batch(s) {
-        let (seqs, slots): (Vec<Seq>, Vec<(Arc<Mutex<JobState>>, usize)>) =
+        let (seqs, slots): (Vec<Seq>, Vec<Slot>) =
             batch.into_iter().map(|e| (e.seq, (e.job, e.row))).unzip();
         let tokens: usize = seqs.iter().map(Seq::len).sum();
         let start = Instant::now();

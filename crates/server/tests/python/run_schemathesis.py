@@ -26,12 +26,11 @@ def main(st):
             st, "run", s.url + "/openapi.json",
             "--checks", CHECKS,
             "--phases", "examples,coverage,fuzzing",
-            "--max-examples", "40",
+            "--max-examples", "150",
             "--seed", "20240601",
             "--workers", "2",
             "--generation-database", "none",
             "--request-timeout", "60",
-            "--max-time", "120",
             "--no-color",
         ]
         print(" ".join(cmd), flush=True)

@@ -9,7 +9,6 @@ kind of server (see test_schemathesis.py).
 
 import base64
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -159,3 +158,20 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0():
         assert sum('route="/v1/embeddings"' in l or "route=/v1/embeddings" in l for l in log.splitlines()) == 1
     finally:
         s.stop()
+
+
+def test_startup_errors_exit_1_with_a_clear_message():
+    for args, needle in [
+        (["--precision", "bf16"], "bf16 is not available yet"),
+        (["--precision", "fp8"], "unknown precision"),
+        (["--max-input-tokens", "100000"], "more than the model takes"),
+    ]:
+        p = subprocess.run(
+            [qkv_bin(), "serve", "--model", model_dir(), "--port", "0", *args],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert p.returncode == 1, (args, p.stderr)
+        assert needle in p.stderr, (args, p.stderr)
+    p = subprocess.run([qkv_bin(), "serve", "--model", "/no/such/dir", "--port", "0"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "/no/such/dir" in p.stderr
