@@ -2,7 +2,8 @@
 """A bounded load generator for `qkv serve` (loopback only; every phase ends by itself).
 
 Phases:
-  1. steady:   CLIENTS closed-loop clients for DURATION s, each request 1-32 sentences of mixed
+  1. steady:   CLIENTS closed-loop clients for WARMUP + DURATION s (only the last DURATION s are
+               measured), each request 1-32 sentences of mixed
                length (prefixes and pairs of the 32 benchmark sentences `qkv bench embed` uses);
                throughput, latency p50/p95/p99, errors, and the server's RSS over the first and
                the last 10 s.
@@ -13,6 +14,7 @@ Phases:
 
 Usage:
   benches/load/loadgen.py --url http://127.0.0.1:8080 --pid SERVER_PID [--json out.json]
+  benches/load/loadgen.py --dump N FILE      (N sentences of the same distribution, one a line)
 Needs aiohttp (scripts/ci_server.sh's venv has it).
 """
 
@@ -85,20 +87,28 @@ async def post(session, url, texts):
     return status, time.perf_counter() - t, tokens
 
 
-async def closed_loop(session, url, clients, duration, rng_seed, base):
-    results = []  # (t_end, status, latency, sentences, tokens)
-    stop = time.perf_counter() + duration
+async def closed_loop(session, url, clients, duration, rng_seed, base, warmup=0.0):
+    """`clients` clients back to back for `warmup + duration` s. Returns the requests that
+    ended inside the measured window (after the warm-up) and every failed one, and the
+    window's length."""
+    results = []  # (t_start, t_end, status, latency, sentences, tokens)
+    t0 = time.perf_counter()
+    begin, stop = t0 + warmup, t0 + warmup + duration
 
     async def client(i):
         rng = random.Random(rng_seed * 1000 + i)
         while time.perf_counter() < stop:
             texts = make_request(rng, base)
+            start = time.perf_counter()
             status, lat, tokens = await post(session, url, texts)
-            results.append((time.perf_counter(), status, lat, len(texts), tokens))
+            results.append((start, time.perf_counter(), status, lat, len(texts), tokens))
 
-    t0 = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(clients)))
-    return results, time.perf_counter() - t0
+    inside = [begin <= r[1] <= stop for r in results]
+    window = [r[2:] for r, i in zip(results, inside) if i]
+    # Errors count wherever they happen.
+    errors = [r[2:] for r, i in zip(results, inside) if r[2] != 200 and not i]
+    return window + errors, duration
 
 
 async def sample_rss(pid, samples, stop_event):
@@ -112,20 +122,21 @@ async def sample_rss(pid, samples, stop_event):
 
 
 def summarize(results, secs):
-    ok = [r for r in results if r[1] == 200]
-    lat = [r[2] for r in ok]
+    """Results are (status, latency, sentences, tokens) of the requests inside the window."""
+    ok = [r for r in results if r[0] == 200]
+    lat = [r[1] for r in ok]
     return {
         "requests": len(results),
         "ok": len(ok),
         "errors": len(results) - len(ok),
         "seconds": round(secs, 2),
-        "sentences_per_s": round(sum(r[3] for r in ok) / secs, 1),
-        "tokens_per_s": round(sum(r[4] for r in ok) / secs, 1),
+        "sentences_per_s": round(sum(r[2] for r in ok) / secs, 1),
+        "tokens_per_s": round(sum(r[3] for r in ok) / secs, 1),
         "requests_per_s": round(len(ok) / secs, 2),
         "p50_ms": round(1000 * pct(lat, 50), 1) if lat else None,
         "p95_ms": round(1000 * pct(lat, 95), 1) if lat else None,
         "p99_ms": round(1000 * pct(lat, 99), 1) if lat else None,
-        "mean_sentences_per_request": round(statistics.mean(r[3] for r in results), 2) if results else None,
+        "mean_sentences_per_request": round(statistics.mean(r[2] for r in results), 2) if results else None,
     }
 
 
@@ -180,18 +191,17 @@ async def main(a):
     timeout = aiohttp.ClientTimeout(total=120)
     conn = aiohttp.TCPConnector(limit=a.max_open + a.clients)
     async with aiohttp.ClientSession(timeout=timeout, connector=conn) as session:
-        # Warm-up: a few requests (not counted).
-        await closed_loop(session, a.url, 4, 2, 99, base)
         rss = []
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_rss(a.pid, rss, stop)) if a.pid else None
-        results, secs = await closed_loop(session, a.url, a.clients, a.duration, 1, base)
+        results, secs = await closed_loop(session, a.url, a.clients, a.duration, 1, base, a.warmup)
         stop.set()
         if sampler:
             await sampler
         steady = summarize(results, secs)
-        first = [r for t, r in rss if r is not None and t <= 10]
-        last = [r for t, r in rss if r is not None and t >= secs - 10]
+        # RSS over the first and the last 10 s of the measured window (after the warm-up).
+        first = [r for t, r in rss if r is not None and a.warmup <= t <= a.warmup + 10]
+        last = [r for t, r in rss if r is not None and a.warmup + secs - 10 <= t <= a.warmup + secs]
         if first and last:
             steady["rss_first_10s_mib"] = round(statistics.mean(first) / 1024, 1)
             steady["rss_last_10s_mib"] = round(statistics.mean(last) / 1024, 1)
@@ -202,7 +212,7 @@ async def main(a):
             rate = a.factor * max(steady["requests_per_s"], 0.5)
             report["overload"] = await overload(session, a.url, rate, a.overload, a.max_open, base)
             print(json.dumps({"overload": report["overload"]}), file=sys.stderr, flush=True)
-            results, secs = await closed_loop(session, a.url, a.clients, a.recovery, 2, base)
+            results, secs = await closed_loop(session, a.url, a.clients, a.recovery, 2, base, 0)
             report["recovery"] = summarize(results, secs)
     print(json.dumps(report, indent=2))
     if a.json:
@@ -211,12 +221,24 @@ async def main(a):
     return 1 if bad else 0
 
 
+def dump(n, path):
+    """Writes `n` sentences of the load's distribution, one per line (for `qkv embed`)."""
+    rng, base, out = random.Random(5), sentences(), []
+    while len(out) < n:
+        out.extend(make_request(rng, base))
+    Path(path).write_text("\n".join(out[:n]) + "\n")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--dump"]:
+        dump(int(sys.argv[2]), sys.argv[3])
+        sys.exit(0)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", required=True)
     p.add_argument("--pid", type=int, help="server process, for its RSS")
     p.add_argument("--clients", type=int, default=64)
-    p.add_argument("--duration", type=float, default=30)
+    p.add_argument("--duration", type=float, default=30, help="measured seconds of steady load")
+    p.add_argument("--warmup", type=float, default=10, help="seconds of the same load before measuring")
     p.add_argument("--overload", type=float, default=10, help="seconds of overload (0: none)")
     p.add_argument("--factor", type=float, default=4.0)
     p.add_argument("--recovery", type=float, default=10)

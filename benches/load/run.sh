@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The server load test beside the offline number, in one session:
-#   1. `qkv bench embed` (offline sentences/s on the 32-sentence benchmark batch);
+#   1. offline: `qkv embed --batch-size 32` over 1024 sentences of the load's distribution;
 #   2. `qkv serve` on 127.0.0.1 (ephemeral port) and benches/load/loadgen.py against it:
 #      64 clients for 30 s, then 10 s of overload at 4x, then 10 s of recovery;
-#   3. SIGTERM, and the server's exit status.
+#   3. SIGTERM, and the server's exit status; 4. the offline run again (the machine may drift).
 # Usage: [LOADGEN_ARGS="--duration 30 ..."] benches/load/run.sh QKV_BIN MODEL_DIR [OUT_DIR] [SERVE_ARGS...]
 # Needs python with aiohttp (scripts/ci_server.sh's venv: $HOME/.cache/qkv/server-venv).
 set -euo pipefail
@@ -12,8 +12,14 @@ PY="${PYTHON:-${QKV_CACHE:-$HOME/.cache/qkv}/server-venv/bin/python}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 mkdir -p "$OUT"
 
-echo "== offline: qkv bench embed" >&2
-"$BIN" bench embed --model "$MODEL" --json | tee "$OUT/offline.jsonl" >&2
+# Offline, the same sentences: `qkv embed` over a file of the load's distribution, batches of 32.
+"$PY" "$HERE/loadgen.py" --dump "${OFFLINE_SENTENCES:-1024}" "$OUT/sentences.txt"
+offline() {
+    "$BIN" embed --model "$MODEL" --input "$OUT/sentences.txt" --batch-size 32 \
+        --format npy --output "$OUT/offline.npy" 2>&1 | tail -n1 | tee -a "$OUT/offline.txt" >&2
+}
+echo "== offline before: qkv embed --batch-size 32" >&2
+offline
 
 echo "== server" >&2
 "$BIN" serve --model "$MODEL" --port 0 "$@" 2> "$OUT/server.log" &
@@ -34,4 +40,6 @@ rc=0
 kill -TERM $PID
 wait $PID && echo "server exited 0" >&2 || { echo "server exited $?" >&2; rc=1; }
 trap - EXIT
+echo "== offline after: qkv embed --batch-size 32" >&2
+offline
 exit $rc

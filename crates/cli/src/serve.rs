@@ -38,7 +38,7 @@ pub struct ServeArgs {
     /// Longest input in tokens (default: the model's max_seq_length).
     #[arg(long)]
     pub max_input_tokens: Option<usize>,
-    /// Most tokens waiting in the queue; more get 429 (default: 8 × --max-batch-tokens).
+    /// Most tokens waiting in the queue; more get 429 (default: 4 × --max-batch-tokens).
     #[arg(long)]
     pub max_queue_tokens: Option<usize>,
     /// Require `Authorization: Bearer KEY` (every route but /health); the environment

@@ -72,7 +72,8 @@ pub struct ServerConfig {
     /// the request's `truncate` asks (default: the model's `max_seq_length`).
     pub max_input_tokens: Option<usize>,
     /// Most tokens waiting in the queue; a request that would pass it gets 429
-    /// (default: 8 × `max_batch_tokens`).
+    /// (default: 4 × `max_batch_tokens`: a few seconds of work, so an accepted request is not
+    /// kept waiting long).
     pub max_queue_tokens: Option<usize>,
     /// Required as `Authorization: Bearer KEY` on every route but `/health`.
     pub api_key: Option<String>,
@@ -88,6 +89,9 @@ pub const DEFAULT_MAX_BATCH_TOKENS: usize = 16384;
 pub const DEFAULT_MAX_CLIENT_BATCH_SIZE: usize = 32;
 /// Default most requests in flight (text-embeddings-inference's).
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
+/// Default queue limit, in forward passes' worth of tokens (`max_queue_tokens` =
+/// `QUEUE_BATCHES × max_batch_tokens`).
+pub const QUEUE_BATCHES: usize = 4;
 /// Default body limit: 2 MB (text-embeddings-inference's `--payload-limit`).
 pub const DEFAULT_BODY_LIMIT: usize = 2_000_000;
 
@@ -168,7 +172,7 @@ impl ServerConfig {
         }
         let queue = self
             .max_queue_tokens
-            .unwrap_or(self.max_batch_tokens.saturating_mul(8));
+            .unwrap_or(self.max_batch_tokens.saturating_mul(QUEUE_BATCHES));
         if queue < max_input {
             return Err(Error::Config(format!(
                 "--max-queue-tokens {queue} is less than one input's {max_input} tokens"
@@ -210,14 +214,14 @@ mod tests {
     #[test]
     fn limits_resolve_against_the_model() {
         let mut c = ServerConfig::new("m");
-        assert_eq!(c.resolve_limits(256).unwrap(), (256, 8 * 16384));
+        assert_eq!(c.resolve_limits(256).unwrap(), (256, 4 * 16384));
         c.max_input_tokens = Some(300);
         assert!(c.resolve_limits(256).is_err());
         c.max_input_tokens = Some(128);
         c.max_batch_tokens = 64;
         assert!(c.resolve_limits(256).is_err());
         c.max_input_tokens = None;
-        assert_eq!(c.resolve_limits(256).unwrap(), (64, 512));
+        assert_eq!(c.resolve_limits(256).unwrap(), (64, 256));
         c.max_queue_tokens = Some(10);
         assert!(c.resolve_limits(256).is_err());
     }
