@@ -9,7 +9,7 @@
 # Uses the real all-MiniLM-L6-v2 when QKV_MODEL_DIR is set, the tiny fixture otherwise.
 # Loopback only; every wait is bounded. About 1-3 minutes on 2 cores once the build is there.
 #
-# Usage: scripts/ci_server.sh            (QKV_SERVER_VENV overrides where the venv lives)
+# Usage: [QKV_BIN=path/to/qkv] scripts/ci_server.sh   (QKV_SERVER_VENV: where the venv lives)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -26,9 +26,15 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "${PKGS[*]}" ]
 fi
 command -v curl >/dev/null || { echo "error: curl is needed" >&2; exit 1; }
 
-echo "== build qkv"
-cargo build -p qkv-cli --bin qkv
-export QKV_BIN="$PWD/target/debug/qkv"
+# .ci/run passes the binary `cargo test --workspace` just built (its CLI tests need it), so
+# nothing is rebuilt; run alone, the script builds one.
+if [[ -z "${QKV_BIN:-}" ]]; then
+    echo "== build qkv"
+    cargo build -p qkv-cli --bin qkv
+    QKV_BIN="$PWD/target/debug/qkv"
+fi
+[[ -x "$QKV_BIN" ]] || { echo "error: no qkv binary at $QKV_BIN" >&2; exit 1; }
+export QKV_BIN
 if [[ -n "${QKV_MODEL_DIR:-}" ]]; then
     export QKV_SERVER_MODEL="$QKV_MODEL_DIR"
 else

@@ -87,10 +87,11 @@ async def post(session, url, texts):
     return status, time.perf_counter() - t, tokens
 
 
-async def closed_loop(session, url, clients, duration, rng_seed, base, warmup=0.0):
+async def closed_loop(session, url, clients, duration, rng_seed, base, warmup=0.0, by_start=False):
     """`clients` clients back to back for `warmup + duration` s. Returns the requests that
     ended inside the measured window (after the warm-up) and every failed one, and the
-    window's length."""
+    window's length. With `by_start`, every request started in the window counts (each one
+    ends, however long it takes)."""
     results = []  # (t_start, t_end, status, latency, sentences, tokens)
     t0 = time.perf_counter()
     begin, stop = t0 + warmup, t0 + warmup + duration
@@ -104,7 +105,7 @@ async def closed_loop(session, url, clients, duration, rng_seed, base, warmup=0.
             results.append((start, time.perf_counter(), status, lat, len(texts), tokens))
 
     await asyncio.gather(*(client(i) for i in range(clients)))
-    inside = [begin <= r[1] <= stop for r in results]
+    inside = [begin <= r[0] <= stop if by_start else begin <= r[1] <= stop for r in results]
     window = [r[2:] for r, i in zip(results, inside) if i]
     # Errors count wherever they happen.
     errors = [r[2:] for r, i in zip(results, inside) if r[2] != 200 and not i]
@@ -212,8 +213,9 @@ async def main(a):
             rate = a.factor * max(steady["requests_per_s"], 0.5)
             report["overload"] = await overload(session, a.url, rate, a.overload, a.max_open, base)
             print(json.dumps({"overload": report["overload"]}), file=sys.stderr, flush=True)
-            results, secs = await closed_loop(session, a.url, a.clients, a.recovery, 2, base, 0)
-            report["recovery"] = summarize(results, secs)
+            t = time.perf_counter()
+            results, _ = await closed_loop(session, a.url, a.clients, a.recovery, 2, base, 0, True)
+            report["recovery"] = summarize(results, time.perf_counter() - t)
     print(json.dumps(report, indent=2))
     if a.json:
         Path(a.json).write_text(json.dumps(report, indent=2) + "\n")
