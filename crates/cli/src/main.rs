@@ -14,6 +14,7 @@ mod embed_input;
 mod embed_output;
 mod report;
 mod rerank;
+mod serve;
 mod viz;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,8 @@ enum Command {
     Embed(embed::EmbedArgs),
     /// Documents ranked against a query by a cross-encoder (reranker).
     Rerank(rerank::RerankArgs),
+    /// An OpenAI- and TEI-compatible embeddings server (`qkv-server`).
+    Serve(serve::ServeArgs),
 }
 
 fn main() {
@@ -51,6 +54,7 @@ fn main() {
         Command::Viz(args) => viz::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Rerank(args) => rerank::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     if let Err(e) = result {
         eprintln!("qkv: error: {e}");
