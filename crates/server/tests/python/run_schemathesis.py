@@ -6,6 +6,7 @@ status. Usage: run_schemathesis.py PATH_TO_SCHEMATHESIS
 
 import subprocess
 import sys
+import tempfile
 
 from serve_fixture import QkvServer
 
@@ -34,7 +35,9 @@ def main(st):
             "--no-color",
         ]
         print(" ".join(cmd), flush=True)
-        rc = subprocess.run(cmd, timeout=600).returncode
+        # In a scratch directory: schemathesis leaves a .schemathesis/ folder behind.
+        with tempfile.TemporaryDirectory() as scratch:
+            rc = subprocess.run(cmd, timeout=600, cwd=scratch).returncode
         s.stop()
         five = [l for l in s.log().splitlines() if "status=5" in l]
         if five:
