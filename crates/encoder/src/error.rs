@@ -101,6 +101,29 @@ pub enum Error {
         /// What is wrong.
         msg: String,
     },
+
+    /// An input is longer than the model's sequence limit and truncation is off.
+    #[error(
+        "input {index} has {tokens} tokens, more than the model's limit of {max} \
+         (truncate it, or allow truncation)"
+    )]
+    TooLong {
+        /// The input's index in the call.
+        index: usize,
+        /// Its length in tokens, special tokens (and prompt) included.
+        tokens: usize,
+        /// The sequence limit.
+        max: usize,
+    },
+
+    /// `--model` is neither a directory nor a Hugging Face id that can be found or fetched.
+    #[error("model {model}: {msg}")]
+    ModelNotFound {
+        /// The path or id asked for.
+        model: String,
+        /// Where it was looked for and how to get it.
+        msg: String,
+    },
 }
 
 /// Result alias used throughout `qkv-encoder`.

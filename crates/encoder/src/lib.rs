@@ -8,7 +8,8 @@
 //!
 //! | to … | use |
 //! |---|---|
-//! | embed sentences with a sentence-transformers directory | [`SentenceEncoder`], [`EmbedOptions`], [`Embeddings`], [`Pooling`] |
+//! | embed sentences with a sentence-transformers directory | [`SentenceEncoder`], [`EmbedOptions`], [`Embeddings`], [`Pooling`], [`Prompts`] |
+//! | find a model by Hugging Face id in the local cache | [`resolve_model`], [`HubOptions`] |
 //! | load a BERT-family model and run it on token ids | [`BertModel`], [`BertConfig`], [`TokenSeq`], [`Weights`], [`Tokenizer`], [`ModelDir`] |
 //! | run encoder layers on your own weights | [`EncoderLayer`], [`LayerConfig`], [`LayerWeights`], [`Encoder`], [`Batch`], [`Mask`] |
 //! | handle failures | [`Error`], [`Result`] |
@@ -65,4 +66,7 @@ pub use nn::{
     Batch, Encoder, EncoderLayer, LayerConfig, LayerNorm, LayerWeights, Mask, TokenSeq, Workspace,
 };
 pub use qkv_core::ops::activation::Activation;
-pub use sentence::{EmbedOptions, Embeddings, ModelDir, Pooling, SentenceEncoder};
+pub use sentence::{
+    resolve_model, resolve_model_with, EmbedOptions, Embeddings, HubOptions, ModelDir, Pooling,
+    PoolingConfig, Prompts, SentenceEncoder,
+};
