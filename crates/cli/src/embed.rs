@@ -92,7 +92,8 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
     if a.dimensions == Some(0) {
         anyhow::bail!("--dimensions must be at least 1");
     }
-    let dir = resolve_model(&a.model)?;
+    let dir = resolve_model(&a.model)
+        .with_context(|| format!("cannot load model {}", a.model.display()))?;
     let model = SentenceEncoder::open(&dir)
         .with_context(|| format!("cannot load model {}", dir.display()))?;
     let mut src = match (&a.input, a.text.is_empty()) {

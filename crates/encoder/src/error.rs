@@ -116,10 +116,10 @@ pub enum Error {
         max: usize,
     },
 
-    /// `--model` is neither a directory nor a Hugging Face id that can be found or fetched.
+    /// A Hugging Face model id that is neither in the local cache nor downloadable.
     #[error("model {model}: {msg}")]
     ModelNotFound {
-        /// The path or id asked for.
+        /// The id asked for (or the cached repository folder, for a broken cache).
         model: String,
         /// Where it was looked for and how to get it.
         msg: String,

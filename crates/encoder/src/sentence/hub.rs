@@ -66,21 +66,21 @@ pub fn resolve_model(id_or_path: impl AsRef<Path>) -> Result<PathBuf> {
     resolve_model_with(id_or_path, &HubOptions::from_env())
 }
 
-/// [`resolve_model`] with an explicit cache and offline mode. An existing path is returned
-/// as it is; anything else must be a Hugging Face id `org/name`.
+/// [`resolve_model`] with an explicit cache and offline mode. An existing path, or one that
+/// is not shaped as a Hugging Face id `org/name`, is returned as it is (opening it then names
+/// what is missing).
 pub fn resolve_model_with(id_or_path: impl AsRef<Path>, hub: &HubOptions) -> Result<PathBuf> {
     let path = id_or_path.as_ref();
     if path.exists() {
         return Ok(path.to_path_buf());
     }
-    let not_found = |msg: String| Error::ModelNotFound {
-        model: path.display().to_string(),
-        msg,
-    };
     let Some(id) = path.to_str().filter(|s| is_repo_id(s)) else {
-        return Err(not_found(
-            "no such directory (and not a Hugging Face id of the form org/name)".into(),
-        ));
+        // Not an id: the caller's open names the missing file.
+        return Ok(path.to_path_buf());
+    };
+    let not_found = |msg: String| Error::ModelNotFound {
+        model: id.to_string(),
+        msg,
     };
     let repo = hub.cache.join(format!("models--{}", id.replace('/', "--")));
     if let Some(dir) = cached_snapshot(&repo)? {
@@ -249,10 +249,9 @@ mod tests {
         ] {
             assert!(e.contains(&needle), "{needle} not in {e}");
         }
-        // Not an id, not a directory.
-        for bad in ["no/such/dir", "./x", "../a", "a/..", "justaname", "a b/c"] {
-            let e = resolve_model_with(bad, &hub).unwrap_err().to_string();
-            assert!(e.contains("no such directory"), "{bad}: {e}");
+        // Not an id: left to the caller.
+        for path in ["no/such/dir", "./x", "../a", "a/..", "justaname", "a b/c"] {
+            assert_eq!(resolve_model_with(path, &hub).unwrap(), Path::new(path));
         }
         std::fs::remove_dir_all(&root).ok();
     }
