@@ -448,10 +448,10 @@ mod tests {
         }
         let dense = r#"[{"path":"","type":"sentence_transformers.models.Transformer"},
             {"path":"2_Dense","type":"sentence_transformers.models.Dense"}]"#;
-        let m = err_of("dense", dense, |p| Modules::from_file(p));
+        let m = err_of("dense", dense, Modules::from_file);
         assert!(m.contains("sentence_transformers.models.Dense"), "{m}");
         let twice = r#"[{"path":"a","type":"x.Pooling"},{"path":"b","type":"x.Pooling"}]"#;
-        assert!(err_of("twice", twice, |p| Modules::from_file(p)).contains("second Pooling"));
+        assert!(err_of("twice", twice, Modules::from_file).contains("second Pooling"));
         let missing = std::env::temp_dir().join("qkv-stcfg-no-such-modules.json");
         assert_eq!(Modules::from_file(&missing).unwrap(), None);
     }
