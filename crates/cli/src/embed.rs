@@ -5,7 +5,7 @@ use crate::embed_output::{Format, Writer};
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use qkv_encoder::{EmbedOptions, Pooling, SentenceEncoder};
+use qkv_encoder::{resolve_model, EmbedOptions, Error, Pooling, SentenceEncoder};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -19,12 +19,20 @@ pub enum PoolingArg {
     Cls,
     /// Elementwise max.
     Max,
+    /// Mean divided by √length.
+    MeanSqrtLen,
+    /// Mean weighted by position.
+    Weightedmean,
+    /// The last token.
+    Lasttoken,
 }
 
 /// `qkv embed` arguments.
 #[derive(Args, Debug)]
 pub struct EmbedArgs {
-    /// Model directory (config.json, model.safetensors, tokenizer.json, …).
+    /// Model directory (config.json, model.safetensors, tokenizer.json, …), or a Hugging Face
+    /// id (`sentence-transformers/all-MiniLM-L6-v2`) found in the local Hugging Face cache or
+    /// downloaded into it.
     #[arg(long)]
     pub model: PathBuf,
     /// Texts to embed (or use --input).
@@ -50,6 +58,23 @@ pub struct EmbedArgs {
     /// Do not L2-normalize (default: the model directory's choice).
     #[arg(long)]
     pub no_normalize: bool,
+    /// Put the model's prompt of this name before each text (default: the model's default
+    /// prompt, if any).
+    #[arg(long, conflicts_with = "prompt")]
+    pub prompt_name: Option<String>,
+    /// Put this text before each text instead of the model's prompt (`--prompt ""` for none).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Matryoshka: keep the first N values of each embedding, then normalize (when the model
+    /// normalizes).
+    #[arg(long, value_name = "N")]
+    pub dimensions: Option<usize>,
+    /// Cut texts longer than the model's limit (the default; counted in the summary).
+    #[arg(long, overrides_with = "no_truncate")]
+    pub truncate: bool,
+    /// Fail on a text longer than the model's limit, naming it and its token count.
+    #[arg(long, overrides_with = "truncate")]
+    pub no_truncate: bool,
 }
 
 /// Runs `qkv embed`.
@@ -64,8 +89,13 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
     if a.batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
     }
-    let model = SentenceEncoder::open(&a.model)
+    if a.dimensions == Some(0) {
+        anyhow::bail!("--dimensions must be at least 1");
+    }
+    let dir = resolve_model(&a.model)
         .with_context(|| format!("cannot load model {}", a.model.display()))?;
+    let model = SentenceEncoder::open(&dir)
+        .with_context(|| format!("cannot load model {}", dir.display()))?;
     let mut src = match (&a.input, a.text.is_empty()) {
         (Some(_), false) => anyhow::bail!("give texts as arguments or --input, not both"),
         (Some(p), true) => Source::open(p)?,
@@ -77,11 +107,30 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
             PoolingArg::Mean => Pooling::Mean,
             PoolingArg::Cls => Pooling::Cls,
             PoolingArg::Max => Pooling::Max,
+            PoolingArg::MeanSqrtLen => Pooling::MeanSqrtLen,
+            PoolingArg::Weightedmean => Pooling::WeightedMean,
+            PoolingArg::Lasttoken => Pooling::LastToken,
         }),
         normalize: if a.no_normalize { Some(false) } else { None },
         batch_size: a.batch_size,
+        prompt_name: a.prompt_name.clone(),
+        prompt: a.prompt.clone(),
+        dimensions: a.dimensions,
+        truncate: !a.no_truncate,
     };
-    let mut out = Writer::create(a.output.as_deref(), a.format, model.dim())?;
+    // Option errors (an unknown prompt name, too many dimensions) before any output exists.
+    model.prompt(&opts)?;
+    if let Some(n) = a.dimensions.filter(|&n| n > model.dim()) {
+        anyhow::bail!(
+            "--dimensions {n} is larger than the model's embedding width {}",
+            model.dim()
+        );
+    }
+    let mut out = Writer::create(
+        a.output.as_deref(),
+        a.format,
+        a.dimensions.unwrap_or(model.dim()),
+    )?;
     let start = Instant::now();
     let (mut n, mut tokens, mut truncated) = (0usize, 0usize, 0usize);
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -98,9 +147,18 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
             return Ok(());
         }
         let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let e = model
-            .embed_with(&texts, &opts)
-            .with_context(|| format!("inputs {}..{}", n + 1, n + texts.len()))?;
+        let e = match model.embed_with(&texts, &opts) {
+            Ok(e) => e,
+            // The index counts from 0 over the whole run, as the output's "index" does.
+            Err(Error::TooLong { index, tokens, max }) => anyhow::bail!(
+                "input {} (index from 0) has {tokens} tokens, more than the model's limit of \
+                 {max} (--no-truncate is set; drop it to cut long inputs)",
+                n + index
+            ),
+            Err(e) => {
+                return Err(e).with_context(|| format!("inputs {}..{}", n + 1, n + texts.len()))
+            }
+        };
         out.rows(n, &e.data)?;
         n += texts.len();
         tokens += e.tokens;

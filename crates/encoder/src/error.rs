@@ -101,6 +101,29 @@ pub enum Error {
         /// What is wrong.
         msg: String,
     },
+
+    /// An input is longer than the model's sequence limit and truncation is off.
+    #[error(
+        "input {index} has {tokens} tokens, more than the model's limit of {max} \
+         (truncate it, or allow truncation)"
+    )]
+    TooLong {
+        /// The input's index in the call.
+        index: usize,
+        /// Its length in tokens, special tokens (and prompt) included.
+        tokens: usize,
+        /// The sequence limit.
+        max: usize,
+    },
+
+    /// A Hugging Face model id that is neither in the local cache nor downloadable.
+    #[error("model {model}: {msg}")]
+    ModelNotFound {
+        /// The id asked for (or the cached repository folder, for a broken cache).
+        model: String,
+        /// Where it was looked for and how to get it.
+        msg: String,
+    },
 }
 
 /// Result alias used throughout `qkv-encoder`.

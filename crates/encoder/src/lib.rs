@@ -8,8 +8,9 @@
 //!
 //! | to … | use |
 //! |---|---|
-//! | embed sentences with a sentence-transformers directory | [`SentenceEncoder`], [`EmbedOptions`], [`Embeddings`], [`Pooling`] |
+//! | embed sentences with a sentence-transformers directory | [`SentenceEncoder`], [`EmbedOptions`], [`Embeddings`], [`Pooling`], [`Prompts`] |
 //! | score (query, document) pairs with a reranker or classifier | [`CrossEncoder`], [`Scores`], [`Ranked`] |
+//! | find a model by Hugging Face id in the local cache | [`resolve_model`], [`HubOptions`] |
 //! | load a model of any family and run it on token ids | [`Model`], [`ModelConfig`], [`BertModel`], [`ModernBertModel`], [`TokenSeq`], [`Weights`], [`Tokenizer`], [`ModelDir`] |
 //! | run encoder layers on your own weights | [`EncoderLayer`], [`LayerConfig`], [`LayerWeights`], [`Encoder`], [`Batch`], [`Mask`] |
 //! | handle failures | [`Error`], [`Result`] |
@@ -71,6 +72,6 @@ pub use nn::{
 };
 pub use qkv_core::ops::activation::Activation;
 pub use sentence::{
-    CrossEncoder, EmbedOptions, Embeddings, ModelDir, Pooling, Ranked, ScoreOptions, Scores,
-    SentenceEncoder,
+    resolve_model, resolve_model_with, CrossEncoder, EmbedOptions, Embeddings, HubOptions,
+    ModelDir, Pooling, PoolingConfig, Prompts, Ranked, ScoreOptions, Scores, SentenceEncoder,
 };

@@ -610,11 +610,14 @@ fn sentence_transformers_files_malformed() {
 
     m.write("1_Pooling/config.json", "\u{0}");
     assert!(matches!(m.open(), Err(Error::Json { .. })));
+    // No mode at all is mean pooling, as in sentence-transformers; an unknown one is refused.
     m.write(
         "1_Pooling/config.json",
-        r#"{"word_embedding_dimension":32}"#,
+        r#"{"word_embedding_dimension":32,"pooling_mode":"median"}"#,
     );
-    assert!(matches!(m.open(), Err(Error::Config(msg)) if msg.contains("no pooling")));
+    assert!(
+        matches!(m.open(), Err(Error::Config(msg)) if msg.contains("pooling_mode") && msg.contains("median"))
+    );
     m.write(
         "1_Pooling/config.json",
         std::fs::read(fixture().join("1_Pooling/config.json")).unwrap(),

@@ -118,6 +118,8 @@ impl Model {
                 Pooling::Cls => "cls",
                 Pooling::Max => "max",
                 Pooling::MeanSqrtLen => "mean_sqrt_len",
+                Pooling::WeightedMean => "weightedmean",
+                Pooling::LastToken => "lasttoken",
             },
             normalize: md.normalize,
             vocab_size: enc.model_dir().config.vocab_size(),
@@ -218,6 +220,7 @@ impl Model {
             pooling: None,
             normalize: Some(false),
             batch_size: 0,
+            ..Default::default()
         };
         self.enc
             .embed_encodings(&encs, &opts)

@@ -1,5 +1,6 @@
-//! Text in, sentence embeddings out: tokenizer → BERT → pooling → optional L2 normalization,
-//! with sentence-transformers' settings read from the model directory.
+//! Text in, sentence embeddings out: prompt → tokenizer → BERT → pooling → Matryoshka
+//! truncation → optional L2 normalization, with sentence-transformers' settings read from the
+//! model directory.
 //!
 //! Thread-safe: `&SentenceEncoder` is `Sync`, and concurrent calls run at the same time, each
 //! with its own scratch buffers taken from a small pool.
@@ -13,12 +14,12 @@
 //! # Ok::<(), qkv_encoder::Error>(())
 //! ```
 
-use crate::error::Result;
+use crate::error::{input_err, Error, Result};
 use crate::io::tokenizer::{Encoding, Tokenizer};
 use crate::models::Model;
 use crate::nn::batch::{Batch, TokenSeq};
 use crate::sentence::model_dir::ModelDir;
-use crate::sentence::pooling::{l2_normalize, pool, Pooling};
+use crate::sentence::pooling::{l2_normalize, pool_excluding, Pooling};
 use crate::sentence::scratch::{Scratch, ScratchPool};
 use std::path::Path;
 
@@ -29,7 +30,7 @@ pub struct Embeddings {
     pub data: Vec<f32>,
     /// Width of one embedding.
     pub dim: usize,
-    /// Number of real tokens processed (special tokens included).
+    /// Number of real tokens processed (special tokens and prompts included).
     pub tokens: usize,
     /// How many inputs were cut at the model's maximum length.
     pub truncated: usize,
@@ -50,8 +51,9 @@ impl Embeddings {
     }
 }
 
-/// Options that override the model directory's settings.
-#[derive(Clone, Copy, Debug, Default)]
+/// Options that override the model directory's settings. `Default` keeps every setting of
+/// the directory and truncates long inputs.
+#[derive(Clone, Debug)]
 pub struct EmbedOptions {
     /// Pooling instead of the directory's.
     pub pooling: Option<Pooling>,
@@ -59,6 +61,32 @@ pub struct EmbedOptions {
     pub normalize: Option<bool>,
     /// Sentences per forward pass (0 = all at once).
     pub batch_size: usize,
+    /// The prompt of this name from `config_sentence_transformers.json` instead of the default
+    /// prompt (an unknown name is an error listing the known ones).
+    pub prompt_name: Option<String>,
+    /// This prompt text instead of the default prompt (`Some("")` for none at all). Giving it
+    /// together with `prompt_name` is an error.
+    pub prompt: Option<String>,
+    /// Matryoshka: keep the first `dimensions` values of each embedding, then normalize when
+    /// normalizing (1 ≤ `dimensions` ≤ the model's width).
+    pub dimensions: Option<usize>,
+    /// Cut inputs longer than the model's limit (counted in [`Embeddings::truncated`]); when
+    /// false, such an input is an [`Error::TooLong`] naming it and its length.
+    pub truncate: bool,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        EmbedOptions {
+            pooling: None,
+            normalize: None,
+            batch_size: 0,
+            prompt_name: None,
+            prompt: None,
+            dimensions: None,
+            truncate: true,
+        }
+    }
 }
 
 /// A sentence-transformers model ready to embed text.
@@ -104,14 +132,9 @@ impl SentenceEncoder {
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }
-    /// Embedding width.
+    /// Embedding width (before any Matryoshka truncation).
     pub fn dim(&self) -> usize {
         self.model.hidden_size()
-    }
-
-    /// Tokenizes texts exactly as [`SentenceEncoder::embed_with`] feeds them to the model.
-    pub fn tokenize(&self, texts: &[&str], _opts: &EmbedOptions) -> Result<Vec<Encoding>> {
-        self.tokenizer.encode_batch(texts)
     }
 
     /// Embeds texts with the directory's pooling and normalization.
@@ -121,17 +144,88 @@ impl SentenceEncoder {
 
     /// Embeds texts with options.
     pub fn embed_with(&self, texts: &[&str], opts: &EmbedOptions) -> Result<Embeddings> {
-        let enc = self.tokenizer.encode_batch(texts)?;
+        let enc = self.tokenize(texts, opts)?;
         self.embed_encodings(&enc, opts)
+    }
+
+    /// The prompt text the options select (the directory's default prompt unless told
+    /// otherwise; `None` for no prompt).
+    pub fn prompt<'a>(&'a self, opts: &'a EmbedOptions) -> Result<Option<&'a str>> {
+        self.dir
+            .prompts
+            .resolve(opts.prompt_name.as_deref(), opts.prompt.as_deref())
+    }
+
+    /// Tokenizes texts as sentence-transformers does before the model: the selected prompt
+    /// put before each text, lowercased when the directory says `do_lower_case`, and cut at
+    /// the sequence limit (or, with `truncate: false`, an [`Error::TooLong`] for the first
+    /// input that would be cut).
+    pub fn tokenize(&self, texts: &[&str], opts: &EmbedOptions) -> Result<Vec<Encoding>> {
+        let prompt = self.prompt(opts)?.unwrap_or("");
+        let prepared: Vec<String> = texts.iter().map(|t| self.prepare(prompt, t)).collect();
+        let refs: Vec<&str> = prepared.iter().map(String::as_str).collect();
+        let enc = self.tokenizer.encode_batch(&refs)?;
+        if !opts.truncate {
+            if let Some(index) = enc.iter().position(|e| e.truncated) {
+                // Only on this error path: the length the input would have uncut.
+                let whole = Tokenizer::from_file(self.tokenizer.path(), u32::MAX as usize)?;
+                return Err(Error::TooLong {
+                    index,
+                    tokens: whole.encode(refs[index])?.ids.len(),
+                    max: self.tokenizer.max_len(),
+                });
+            }
+        }
+        Ok(enc)
+    }
+
+    /// `prompt + text`, lowercased as sentence-transformers' `do_lower_case` does (a
+    /// `Lowercase` normalizer: each character's lowercase mapping).
+    fn prepare(&self, prompt: &str, text: &str) -> String {
+        let joined = [prompt, text].concat();
+        if self.dir.do_lower_case {
+            joined.chars().flat_map(char::to_lowercase).collect()
+        } else {
+            joined
+        }
+    }
+
+    /// How many leading tokens pooling leaves out: none unless the pooling config says
+    /// `include_prompt: false` and there is a prompt; then the prompt's own token count, with
+    /// its leading special token and without a trailing one, as sentence-transformers counts
+    /// it (a trailing token is special when the post-processor adds it to every input).
+    fn prompt_skip(&self, opts: &EmbedOptions) -> Result<usize> {
+        let prompt = match self.prompt(opts)? {
+            Some(p) if !p.is_empty() && !self.dir.include_prompt => p,
+            _ => return Ok(0),
+        };
+        let ids = self.tokenizer.encode(&self.prepare(prompt, ""))?.ids;
+        let specials = self.tokenizer.encode("")?.ids;
+        let trailing_special = ids.last().is_some_and(|id| specials.contains(id));
+        Ok(ids.len() - usize::from(trailing_special))
     }
 
     /// Embeds already tokenized inputs: the entry for a caller that tokenizes and batches on
     /// its own (a server), or times the model without the tokenizer. Inputs are sorted by
     /// length and cut into batches of `batch_size` so each batch has similar lengths; results
-    /// come back in input order.
+    /// come back in input order. The encodings should come from [`SentenceEncoder::tokenize`]
+    /// with the same options: with `include_prompt: false`, pooling leaves out the selected
+    /// prompt's tokens.
     pub fn embed_encodings(&self, enc: &[Encoding], opts: &EmbedOptions) -> Result<Embeddings> {
+        let d = self.dim();
+        let dim = match opts.dimensions {
+            None => d,
+            Some(n) if n == 0 || n > d => {
+                return Err(input_err(
+                    "embed",
+                    format!("dimensions = {n} must be in 1..={d} (the model's width)"),
+                ))
+            }
+            Some(n) => n,
+        };
+        let skip = self.prompt_skip(opts)?;
         let mut scratch = self.scratch.take();
-        let r = self.embed_in(enc, opts, &mut scratch);
+        let r = self.embed_in(enc, opts, dim, skip, &mut scratch);
         self.scratch.give(scratch);
         r
     }
@@ -141,6 +235,8 @@ impl SentenceEncoder {
         &self,
         enc: &[Encoding],
         opts: &EmbedOptions,
+        dim: usize,
+        skip: usize,
         scratch: &mut Scratch,
     ) -> Result<Embeddings> {
         let d = self.dim();
@@ -153,7 +249,7 @@ impl SentenceEncoder {
         } else {
             opts.batch_size
         };
-        let mut data = vec![0.0f32; enc.len() * d];
+        let mut data = vec![0.0f32; enc.len() * dim];
         let Scratch { ws, hidden } = scratch;
         let mut pooled = Vec::new();
         for chunk in order.chunks(bs) {
@@ -168,17 +264,21 @@ impl SentenceEncoder {
             pooled.clear();
             pooled.resize(chunk.len() * d, 0.0);
             let offsets = Batch::from_tokens(&seqs)?.offsets();
-            pool(hidden, &offsets, d, pooling, &mut pooled)?;
-            if normalize {
-                l2_normalize(&mut pooled, d)?;
-            }
+            pool_excluding(hidden, &offsets, d, pooling, skip, &mut pooled)?;
+            // Matryoshka: the first `dim` values of each row.
             for (k, &i) in chunk.iter().enumerate() {
-                data[i * d..(i + 1) * d].copy_from_slice(&pooled[k * d..(k + 1) * d]);
+                data[i * dim..(i + 1) * dim].copy_from_slice(&pooled[k * d..k * d + dim]);
             }
+        }
+        // Normalized after truncation, so every row has unit length. sentence-transformers
+        // normalizes in its Normalize module, before `truncate_dim`, and again only with
+        // `normalize_embeddings=True`; this is that last form (the same up to rounding).
+        if normalize {
+            l2_normalize(&mut data, dim)?;
         }
         Ok(Embeddings {
             data,
-            dim: d,
+            dim,
             tokens: enc.iter().map(|e| e.ids.len()).sum(),
             truncated: enc.iter().filter(|e| e.truncated).count(),
         })

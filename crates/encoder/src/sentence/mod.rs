@@ -1,20 +1,28 @@
 //! Pipelines: text in, sentence embeddings out.
 //!
-//! - [`encoder`]: [`SentenceEncoder`] (tokenizer → model → pooling → normalization), safe to
-//!   call from many threads at once;
+//! - [`encoder`]: [`SentenceEncoder`] (prompt → tokenizer → model → pooling → truncation →
+//!   normalization), safe to call from many threads at once;
 //! - [`cross`]: [`CrossEncoder`] (a query–document pair → a relevance score);
 //! - [`tokenizer_config`]: the maximum length and model inputs of `tokenizer_config.json`;
-//! - [`model_dir`]: a sentence-transformers model directory ([`ModelDir`]) and its settings;
-//! - [`pooling`]: token vectors to one sentence vector ([`Pooling`]), and L2 normalization.
+//! - [`model_dir`]: a sentence-transformers model directory ([`ModelDir`]) and its settings,
+//!   read by [`st_config`] (both layouts) and [`prompts`];
+//! - [`pooling`]: token vectors to one sentence vector ([`Pooling`]), and L2 normalization;
+//! - [`hub`]: Hugging Face ids resolved in the local cache ([`resolve_model`]).
 
 pub mod cross;
 pub mod encoder;
+pub mod hub;
 pub mod model_dir;
 pub mod pooling;
+pub mod prompts;
 mod scratch;
+pub mod st_config;
 pub mod tokenizer_config;
 
 pub use cross::{CrossEncoder, Ranked, ScoreOptions, Scores};
 pub use encoder::{EmbedOptions, Embeddings, SentenceEncoder};
+pub use hub::{resolve_model, resolve_model_with, HubOptions};
 pub use model_dir::ModelDir;
-pub use pooling::{l2_normalize, pool, Pooling};
+pub use pooling::{l2_normalize, pool, pool_excluding, Pooling};
+pub use prompts::Prompts;
+pub use st_config::PoolingConfig;

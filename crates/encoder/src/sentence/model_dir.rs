@@ -1,17 +1,28 @@
 //! A sentence-transformers model directory: which files hold the weights and tokenizer, and
-//! the pooling, normalization and sequence limit that turn token vectors into embeddings.
+//! the pooling, normalization, prompts and sequence limit that turn text into embeddings.
 //!
 //! Layout (as saved by sentence-transformers and found on the Hugging Face hub):
 //! `config.json`, `model.safetensors`, `tokenizer.json` (required); `modules.json`,
-//! `1_Pooling/config.json`, `sentence_bert_config.json` (optional, with the defaults of a plain
-//! transformers checkpoint: mean pooling, no normalization, `min(512, max_position_embeddings)`).
+//! `1_Pooling/config.json`, `sentence_bert_config.json`, `tokenizer_config.json`,
+//! `config_sentence_transformers.json` (optional, with the defaults of a plain transformers
+//! checkpoint: mean pooling, no normalization, no prompt, the model's position limit). Both
+//! the classic layout and the one sentence-transformers 6 writes are read
+//! ([`st_config`](crate::sentence::st_config)).
+//!
+//! The sequence limit is chosen as sentence-transformers chooses it: `max_seq_length` of
+//! `sentence_bert_config.json` when set (it must fit the position limit), else
+//! `tokenizer_config.json`'s `model_max_length` capped at the position limit, else the
+//! position limit.
 
 use crate::error::{Error, Result};
 use crate::io::tokenizer::Tokenizer;
 use crate::io::weights::Weights;
 use crate::models::config::ModelConfig;
 use crate::sentence::pooling::Pooling;
-use serde::Deserialize;
+use crate::sentence::prompts::Prompts;
+use crate::sentence::st_config::{
+    field_err, tokenizer_max_length, Modules, PoolingConfig, SbertConfig,
+};
 use std::path::{Path, PathBuf};
 
 /// The files and settings of a model directory, validated but not yet loaded.
@@ -27,25 +38,26 @@ pub struct ModelDir {
     pub tokenizer_path: PathBuf,
     /// Pooling mode from the pooling module's config (mean when absent).
     pub pooling: Pooling,
+    /// Whether the prompt's tokens are pooled (the pooling config's `include_prompt`).
+    pub include_prompt: bool,
     /// Whether `modules.json` ends in a `Normalize` module (L2-normalized embeddings).
     pub normalize: bool,
     /// Truncation length in tokens, special tokens included.
     pub max_seq_length: usize,
+    /// Whether inputs are lowercased first (`sentence_bert_config.json`'s `do_lower_case`).
+    pub do_lower_case: bool,
+    /// The prompts of `config_sentence_transformers.json`.
+    pub prompts: Prompts,
 }
 
-/// One entry of `modules.json`.
-#[derive(Deserialize)]
-struct Module {
-    #[serde(default)]
-    path: String,
-    #[serde(rename = "type")]
-    kind: String,
+/// The longest sequence the model's position table allows.
+fn position_limit(config: &ModelConfig) -> usize {
+    config.max_tokens()
 }
 
-/// `sentence_bert_config.json`.
-#[derive(Deserialize)]
-struct SentenceBertConfig {
-    max_seq_length: Option<usize>,
+/// The width of the model's token vectors.
+fn hidden_width(config: &ModelConfig) -> usize {
+    config.hidden_size()
 }
 
 impl ModelDir {
@@ -56,48 +68,56 @@ impl ModelDir {
         let weights_path = required(dir, "model.safetensors")?;
         let tokenizer_path = required(dir, "tokenizer.json")?;
 
-        let modules: Option<Vec<Module>> = read_json_opt(&dir.join("modules.json"))?;
-        let modules = modules.unwrap_or_default();
-        let has = |suffix: &str| modules.iter().find(|m| m.kind.ends_with(suffix));
-        let normalize = has(".Normalize").is_some();
-        let pooling_dir = has(".Pooling").map_or("1_Pooling", |m| m.path.as_str());
+        let modules = Modules::from_file(&dir.join("modules.json"))?.unwrap_or_default();
+        let pooling_dir = modules.pooling_dir.as_deref().unwrap_or("1_Pooling");
         let pooling_cfg = dir.join(pooling_dir).join("config.json");
         let pooling = if pooling_cfg.is_file() {
-            let (pooling, width) = Pooling::from_st_config(&pooling_cfg)?;
-            if let Some(w) = width.filter(|&w| w != config.hidden_size()) {
-                return Err(Error::Config(format!(
-                    "{}: word_embedding_dimension = {w} but config.json has hidden_size = {}",
-                    pooling_cfg.display(),
-                    config.hidden_size()
-                )));
+            let p = PoolingConfig::from_file(&pooling_cfg)?;
+            let width = hidden_width(&config);
+            if let Some(w) = p.dim.filter(|&w| w != width) {
+                return Err(field_err(
+                    &pooling_cfg,
+                    "embedding_dimension",
+                    format!("{w}, but config.json has hidden_size = {width}"),
+                ));
             }
-            pooling
+            p
         } else {
-            Pooling::Mean
+            PoolingConfig {
+                mode: Pooling::Mean,
+                include_prompt: true,
+                dim: None,
+            }
         };
 
         let sbert_path = dir.join("sentence_bert_config.json");
-        let sbert: Option<SentenceBertConfig> = read_json_opt(&sbert_path)?;
-        let positions = config.max_tokens();
-        let max_seq_length = match sbert.and_then(|s| s.max_seq_length) {
-            Some(n) if n == 0 || n > positions => {
-                return Err(Error::Config(format!(
-                "{}: max_seq_length = {n} must be in 1..={positions} (the model's position limit)",
-                sbert_path.display()
-            )))
+        let sbert = SbertConfig::from_file(&sbert_path)?;
+        let positions = position_limit(&config);
+        let max_seq_length = match sbert.max_seq_length {
+            Some(n) if n > positions => {
+                return Err(field_err(
+                    &sbert_path,
+                    "max_seq_length",
+                    format!("{n} exceeds the model's position limit {positions}"),
+                ))
             }
             Some(n) => n,
-            None => positions.min(512),
+            None => tokenizer_max_length(&dir.join("tokenizer_config.json"))?
+                .map_or(positions, |n| n.min(positions)),
         };
+        let prompts = Prompts::from_file(dir.join("config_sentence_transformers.json"))?;
 
         Ok(ModelDir {
             root: dir.to_path_buf(),
             config,
             weights_path,
             tokenizer_path,
-            pooling,
-            normalize,
+            pooling: pooling.mode,
+            include_prompt: pooling.include_prompt,
+            normalize: modules.normalize,
             max_seq_length,
+            do_lower_case: sbert.do_lower_case,
+            prompts,
         })
     }
 
@@ -144,26 +164,6 @@ fn required(dir: &Path, name: &str) -> Result<PathBuf> {
         }),
         Err(source) => Err(Error::Io { path, source }),
     }
-}
-
-/// Parses `path` if it exists; `None` when it does not.
-fn read_json_opt<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|source| Error::Json {
-            path: path.to_path_buf(),
-            source,
-        })
 }
 
 #[cfg(test)]
@@ -253,7 +253,7 @@ mod tests {
         ));
         let dir = make_dir("width", &files);
         assert!(
-            matches!(ModelDir::open(&dir), Err(Error::Config(m)) if m.contains("word_embedding_dimension"))
+            matches!(ModelDir::open(&dir), Err(Error::Config(m)) if m.contains("embedding_dimension") && m.contains("1_Pooling"))
         );
         let mut files = BASE.to_vec();
         files.push(("modules.json", "[{"));
@@ -262,5 +262,97 @@ mod tests {
             matches!(ModelDir::open(&dir), Err(Error::Json { path, .. }) if path.ends_with("modules.json"))
         );
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn sentence_transformers_6_layout() {
+        let modules = r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.base.modules.transformer.Transformer"},
+            {"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
+            {"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.base.modules.normalize.Normalize"}]"#;
+        let mut files = BASE.to_vec();
+        files.extend([
+            ("modules.json", modules),
+            (
+                "1_Pooling/config.json",
+                r#"{"embedding_dimension":8,"pooling_mode":"lasttoken","include_prompt":false}"#,
+            ),
+            (
+                "sentence_bert_config.json",
+                r#"{"transformer_task":"feature-extraction","module_output_name":"token_embeddings"}"#,
+            ),
+            ("tokenizer_config.json", r#"{"model_max_length":40}"#),
+            (
+                "config_sentence_transformers.json",
+                r#"{"prompts":{"query":"q: ","document":""},"default_prompt_name":"query"}"#,
+            ),
+        ]);
+        let dir = make_dir("st6", &files);
+        let m = ModelDir::open(&dir).unwrap();
+        assert_eq!(
+            (m.pooling, m.include_prompt, m.normalize, m.max_seq_length),
+            (Pooling::LastToken, false, true, 40)
+        );
+        assert_eq!(m.prompts.resolve(None, None).unwrap(), Some("q: "));
+        // model_max_length is capped at the position limit (64); a classic max_seq_length wins
+        // over it.
+        let mut files = BASE.to_vec();
+        files.push(("tokenizer_config.json", r#"{"model_max_length":512}"#));
+        let dir2 = make_dir("st6-cap", &files);
+        assert_eq!(ModelDir::open(&dir2).unwrap().max_seq_length, 64);
+        files.push((
+            "sentence_bert_config.json",
+            r#"{"max_seq_length":20,"do_lower_case":true}"#,
+        ));
+        let dir2 = make_dir("st6-cap", &files);
+        let m = ModelDir::open(&dir2).unwrap();
+        assert_eq!((m.max_seq_length, m.do_lower_case), (20, true));
+        for d in [dir, dir2] {
+            std::fs::remove_dir_all(&d).ok();
+        }
+    }
+
+    #[test]
+    fn bad_sentence_transformers_files_name_file_and_field() {
+        for (tag, name, text, needle) in [
+            (
+                "tokcfg",
+                "tokenizer_config.json",
+                r#"{"model_max_length":0}"#,
+                "model_max_length",
+            ),
+            (
+                "prompts",
+                "config_sentence_transformers.json",
+                r#"{"prompts":{},"default_prompt_name":"query"}"#,
+                "default_prompt_name",
+            ),
+            (
+                "pool",
+                "1_Pooling/config.json",
+                r#"{"pooling_mode":"median"}"#,
+                "pooling_mode",
+            ),
+            (
+                "dense",
+                "modules.json",
+                r#"[{"path":"2_Dense","type":"sentence_transformers.models.Dense"}]"#,
+                "Dense",
+            ),
+        ] {
+            let mut files = BASE.to_vec();
+            files.push((name, text));
+            let dir = make_dir(tag, &files);
+            match ModelDir::open(&dir) {
+                Err(Error::Config(m)) => {
+                    let file = dir.join(name);
+                    assert!(
+                        m.contains(&file.display().to_string()) && m.contains(needle),
+                        "{m}"
+                    )
+                }
+                other => panic!("{tag}: {other:?}"),
+            }
+            std::fs::remove_dir_all(&dir).ok();
+        }
     }
 }

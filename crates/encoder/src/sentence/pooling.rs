@@ -5,92 +5,80 @@
 //! `offsets[i]..offsets[i+1]`. Sums run in f64 so the result is the exactly rounded f32 of the
 //! true mean up to one rounding, independent of sequence length.
 
-use crate::error::{input_err, Error, Result};
-use serde::Deserialize;
-use std::path::Path;
+use crate::error::{input_err, Result};
 
-/// How token vectors become one sentence vector.
+/// How token vectors become one sentence vector (sentence-transformers' `pooling_mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Pooling {
-    /// Mean over tokens: `Σ / max(count, 1e-9)` (an empty sequence gives zeros).
+    /// Mean over tokens: `Σ / max(count, 1e-9)` (no token gives zeros).
     #[default]
     Mean,
-    /// The first token (`[CLS]`).
+    /// The first pooled token (`[CLS]`, or the first token after an excluded prompt).
     Cls,
     /// Elementwise max over tokens.
     Max,
-    /// `Σ / √count` (zeros for an empty sequence).
+    /// `Σ / √max(count, 1e-9)` (no token gives zeros).
     MeanSqrtLen,
-}
-
-/// The flags of sentence-transformers' `1_Pooling/config.json`.
-#[derive(Deserialize)]
-struct PoolingFlags {
-    word_embedding_dimension: Option<usize>,
-    #[serde(default)]
-    pooling_mode_cls_token: bool,
-    #[serde(default)]
-    pooling_mode_mean_tokens: bool,
-    #[serde(default)]
-    pooling_mode_max_tokens: bool,
-    #[serde(default)]
-    pooling_mode_mean_sqrt_len_tokens: bool,
-    #[serde(default)]
-    pooling_mode_weightedmean_tokens: bool,
-    #[serde(default)]
-    pooling_mode_lasttoken: bool,
+    /// Mean weighted by 1-based position in the sequence: `Σ pᵢ·xᵢ / max(Σ pᵢ, 1e-9)`
+    /// (an excluded prompt keeps the later tokens' positions).
+    WeightedMean,
+    /// The last token (no pooled token gives zeros).
+    LastToken,
 }
 
 impl Pooling {
-    /// Parses a sentence-transformers pooling config and returns the mode with the
-    /// `word_embedding_dimension` it declares, if any. Exactly one supported flag must be set:
-    /// several flags mean concatenated poolings, which qkv does not do.
-    pub fn from_st_config(path: impl AsRef<Path>) -> Result<(Pooling, Option<usize>)> {
-        let path = path.as_ref();
-        let text = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let flags: PoolingFlags = serde_json::from_slice(&text).map_err(|source| Error::Json {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let bad = |m: &str| Error::Config(format!("{}: {m}", path.display()));
-        if flags.pooling_mode_weightedmean_tokens || flags.pooling_mode_lasttoken {
-            return Err(bad(
-                "weighted-mean and last-token pooling are not supported",
-            ));
-        }
-        let set: Vec<Pooling> = [
-            (flags.pooling_mode_mean_tokens, Pooling::Mean),
-            (flags.pooling_mode_cls_token, Pooling::Cls),
-            (flags.pooling_mode_max_tokens, Pooling::Max),
-            (
-                flags.pooling_mode_mean_sqrt_len_tokens,
-                Pooling::MeanSqrtLen,
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(on, p)| on.then_some(p))
-        .collect();
-        match set.as_slice() {
-            [p] => Ok((*p, flags.word_embedding_dimension)),
-            [] => Err(bad("no pooling mode is enabled")),
-            _ => Err(bad(
-                "several pooling modes are enabled (concatenation is not supported)",
-            )),
+    /// The mode named as in sentence-transformers 6's `pooling_mode` (`"cls"`, `"max"`,
+    /// `"mean"`, `"mean_sqrt_len_tokens"`, `"weightedmean"`, `"lasttoken"`).
+    pub fn from_name(name: &str) -> Option<Pooling> {
+        Some(match name {
+            "mean" => Pooling::Mean,
+            "cls" => Pooling::Cls,
+            "max" => Pooling::Max,
+            "mean_sqrt_len_tokens" => Pooling::MeanSqrtLen,
+            "weightedmean" => Pooling::WeightedMean,
+            "lasttoken" => Pooling::LastToken,
+            _ => return None,
+        })
+    }
+
+    /// The sentence-transformers name of the mode (the inverse of [`Pooling::from_name`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::Mean => "mean",
+            Pooling::Cls => "cls",
+            Pooling::Max => "max",
+            Pooling::MeanSqrtLen => "mean_sqrt_len_tokens",
+            Pooling::WeightedMean => "weightedmean",
+            Pooling::LastToken => "lasttoken",
         }
     }
 }
 
 /// Pools each sequence of the packed `hidden` (`[T, d]`) into a row of `out` (`[B, d]`, with
 /// `B = offsets.len() - 1`). `offsets` must start at 0, not decrease, and end at `T`.
-/// [`Pooling::Cls`] and [`Pooling::Max`] reject an empty sequence: it has no token to take.
+/// An empty sequence has no token to take: [`Pooling::Cls`], [`Pooling::Max`] and
+/// [`Pooling::LastToken`] reject it.
 pub fn pool(
     hidden: &[f32],
     offsets: &[usize],
     d: usize,
     pooling: Pooling,
+    out: &mut [f32],
+) -> Result<()> {
+    pool_excluding(hidden, offsets, d, pooling, 0, out)
+}
+
+/// [`pool`] with the first `skip` tokens of every sequence left out, as sentence-transformers'
+/// `include_prompt: false` does with the prompt's tokens (`skip` = the prompt's length with
+/// its leading special token, without the trailing one). Its rules when `skip` covers a whole
+/// sequence: CLS takes token 0 (`argmax` of an all-zero mask), the means and last-token give
+/// zeros, max fails (sentence-transformers would give −∞).
+pub fn pool_excluding(
+    hidden: &[f32],
+    offsets: &[usize],
+    d: usize,
+    pooling: Pooling,
+    skip: usize,
     out: &mut [f32],
 ) -> Result<()> {
     const OP: &str = "pool";
@@ -128,17 +116,27 @@ pub fn pool(
     for (i, (w, dst)) in offsets.windows(2).zip(out.chunks_exact_mut(d)).enumerate() {
         let seq = &hidden[w[0] * d..w[1] * d];
         let count = w[1] - w[0];
+        if count == 0 && matches!(pooling, Pooling::Cls | Pooling::Max | Pooling::LastToken) {
+            return Err(input_err(
+                OP,
+                format!("sequence {i} is empty: {pooling:?} pooling needs a token"),
+            ));
+        }
+        // The pooled tokens: positions `from..count`.
+        let from = skip.min(count);
+        let kept = &seq[from * d..];
         match pooling {
-            Pooling::Cls | Pooling::Max if count == 0 => {
+            Pooling::Cls if from == count => dst.copy_from_slice(&seq[..d]),
+            Pooling::Cls => dst.copy_from_slice(&kept[..d]),
+            Pooling::Max if from == count => {
                 return Err(input_err(
                     OP,
-                    format!("sequence {i} is empty: {pooling:?} pooling needs a token"),
+                    format!("sequence {i} has no token after the {skip}-token prompt to max-pool"),
                 ))
             }
-            Pooling::Cls => dst.copy_from_slice(&seq[..d]),
             Pooling::Max => {
-                dst.copy_from_slice(&seq[..d]);
-                for row in seq.chunks_exact(d).skip(1) {
+                dst.copy_from_slice(&kept[..d]);
+                for row in kept.chunks_exact(d).skip(1) {
                     for (m, &x) in dst.iter_mut().zip(row) {
                         // NaN propagates, as in torch.max.
                         if x > *m || x.is_nan() {
@@ -147,19 +145,29 @@ pub fn pool(
                     }
                 }
             }
-            Pooling::Mean | Pooling::MeanSqrtLen => {
+            Pooling::LastToken if from == count => dst.fill(0.0),
+            Pooling::LastToken => dst.copy_from_slice(&seq[(count - 1) * d..]),
+            Pooling::Mean | Pooling::MeanSqrtLen | Pooling::WeightedMean => {
                 acc.fill(0.0);
-                for row in seq.chunks_exact(d) {
+                let mut weights = 0f64;
+                for (k, row) in kept.chunks_exact(d).enumerate() {
+                    // sentence-transformers' weights are the 1-based positions in the sequence.
+                    let wt = if pooling == Pooling::WeightedMean {
+                        (from + k + 1) as f64
+                    } else {
+                        1.0
+                    };
+                    weights += wt;
                     for (a, &x) in acc.iter_mut().zip(row) {
-                        *a += f64::from(x);
+                        *a += wt * f64::from(x);
                     }
                 }
-                // sentence-transformers clamps the count at 1e-9, so empty gives 0 / 1e-9 = 0.
-                let n = (count as f64).max(1e-9);
-                let div = if pooling == Pooling::Mean {
-                    n
-                } else {
+                // sentence-transformers clamps the count at 1e-9, so none gives 0 / 1e-9 = 0.
+                let n = weights.max(1e-9);
+                let div = if pooling == Pooling::MeanSqrtLen {
                     n.sqrt()
+                } else {
+                    n
                 };
                 for (o, a) in dst.iter_mut().zip(&acc) {
                     *o = (a / div) as f32;
@@ -196,6 +204,7 @@ pub fn l2_normalize(rows: &mut [f32], d: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     // Three sequences of d = 2: lengths 2, 0, 3.
     const H: [f32; 10] = [1.0, -2.0, 3.0, 4.0, 0.5, 0.0, -1.0, 6.0, 2.0, -3.0];
@@ -224,9 +233,66 @@ mod tests {
         let off = [0, 2, 5];
         assert_eq!(run(Pooling::Cls, &off).unwrap(), [1.0, -2.0, 0.5, 0.0]);
         assert_eq!(run(Pooling::Max, &off).unwrap(), [3.0, 4.0, 2.0, 6.0]);
-        for p in [Pooling::Cls, Pooling::Max] {
+        for p in [Pooling::Cls, Pooling::Max, Pooling::LastToken] {
             assert!(matches!(run(p, &OFF), Err(Error::Input { .. })), "{p:?}");
         }
+        assert_eq!(
+            run(Pooling::LastToken, &off).unwrap(),
+            [3.0, 4.0, 2.0, -3.0]
+        );
+    }
+
+    #[test]
+    fn weighted_mean() {
+        // Weights 1, 2 and 1, 2, 3.
+        let out = run(Pooling::WeightedMean, &OFF).unwrap();
+        let want = [7.0 / 3.0, 6.0 / 3.0, 0.0, 0.0, 4.5 / 6.0, 3.0 / 6.0];
+        for (a, b) in out.iter().zip(want) {
+            assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn excluding_a_prompt() {
+        // Sequences of lengths 2 and 3, the first token of each left out.
+        let off = [0, 2, 5];
+        let skip = |p: Pooling, n: usize| {
+            let mut out = vec![f32::NAN; 4];
+            pool_excluding(&H, &off, 2, p, n, &mut out).map(|_| out)
+        };
+        assert_eq!(skip(Pooling::Mean, 1).unwrap(), [3.0, 4.0, 0.5, 1.5]);
+        assert_eq!(skip(Pooling::Cls, 1).unwrap(), [3.0, 4.0, -1.0, 6.0]);
+        assert_eq!(skip(Pooling::Max, 1).unwrap(), [3.0, 4.0, 2.0, 6.0]);
+        assert_eq!(skip(Pooling::LastToken, 1).unwrap(), [3.0, 4.0, 2.0, -3.0]);
+        // The kept tokens keep their positions' weights: (2·(-1, 6) + 3·(2, -3)) / 5.
+        let w = skip(Pooling::WeightedMean, 1).unwrap();
+        assert_eq!(w[..2], [3.0, 4.0]);
+        assert!((w[2] - 4.0 / 5.0).abs() < 1e-6 && (w[3] - 3.0 / 5.0).abs() < 1e-6);
+        // The prompt covers the first sequence: CLS falls back to token 0, the others to zeros
+        // (max has nothing to take and says so).
+        assert_eq!(skip(Pooling::Cls, 2).unwrap()[..2], [1.0, -2.0]);
+        assert_eq!(skip(Pooling::Mean, 2).unwrap()[..2], [0.0, 0.0]);
+        assert_eq!(skip(Pooling::LastToken, 9).unwrap(), [0.0; 4]);
+        assert!(skip(Pooling::Max, 2).is_err());
+        assert_eq!(
+            skip(Pooling::MeanSqrtLen, 0).unwrap(),
+            run(Pooling::MeanSqrtLen, &off).unwrap()
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for p in [
+            Pooling::Mean,
+            Pooling::Cls,
+            Pooling::Max,
+            Pooling::MeanSqrtLen,
+            Pooling::WeightedMean,
+            Pooling::LastToken,
+        ] {
+            assert_eq!(Pooling::from_name(p.name()), Some(p));
+        }
+        assert_eq!(Pooling::from_name("mean_tokens"), None);
     }
 
     #[test]
@@ -272,40 +338,5 @@ mod tests {
         assert_eq!(v, [0.6, 0.8, 0.0, 0.0, 1e-8, 0.0]);
         assert!(l2_normalize(&mut v, 4).is_err());
         assert!(l2_normalize(&mut v, 0).is_err());
-    }
-
-    #[test]
-    fn reads_sentence_transformers_flags() {
-        let dir = std::env::temp_dir();
-        let p = dir.join(format!("qkv-pooling-{}.json", std::process::id()));
-        let cases: [(&str, Option<Pooling>); 5] = [
-            (
-                r#"{"word_embedding_dimension":384,"pooling_mode_cls_token":false,
-                   "pooling_mode_mean_tokens":true,"pooling_mode_max_tokens":false,
-                   "pooling_mode_mean_sqrt_len_tokens":false}"#,
-                Some(Pooling::Mean),
-            ),
-            (r#"{"pooling_mode_cls_token":true}"#, Some(Pooling::Cls)),
-            (r#"{"pooling_mode_max_tokens":true}"#, Some(Pooling::Max)),
-            (
-                r#"{"pooling_mode_mean_tokens":true,"pooling_mode_max_tokens":true}"#,
-                None,
-            ),
-            (r#"{"pooling_mode_lasttoken":true}"#, None),
-        ];
-        for (json, want) in cases {
-            std::fs::write(&p, json).unwrap();
-            match (Pooling::from_st_config(&p), want) {
-                (Ok((got, _)), Some(w)) => assert_eq!(got, w),
-                (Err(Error::Config(m)), None) => assert!(m.contains("qkv-pooling"), "{m}"),
-                (got, _) => panic!("{json}: {got:?}"),
-            }
-        }
-        std::fs::write(&p, "{").unwrap();
-        assert!(matches!(
-            Pooling::from_st_config(&p),
-            Err(Error::Json { .. })
-        ));
-        std::fs::remove_file(&p).ok();
     }
 }
