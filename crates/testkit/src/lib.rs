@@ -8,6 +8,7 @@
 //! | seeded random inputs | [`rng`] |
 //! | the per-ISA test loops, failing when `QKV_REQUIRE_*ISAS` names a skipped ISA | [`isa`] |
 //! | the shapes every benchmark measures (criterion and `qkv bench` alike) | [`shapes`] |
+//! | unfused attention, the fused kernel's benchmark comparison | [`unfused`] |
 //! | random encoder layers and stacks, the tiny BERT (feature `encoder`) | `layers` |
 //! | temp dirs, fixture and model directories (`QKV_MODEL_DIR`, `QKV_REQUIRE_MODEL`) | [`dirs`] |
 //! | a global allocator that counts live bytes and their peak | [`alloc`] |
@@ -34,3 +35,4 @@ pub mod isa;
 pub mod layers;
 pub mod rng;
 pub mod shapes;
+pub mod unfused;
