@@ -2,12 +2,12 @@
 //! promised size and is not blank; the numbers printed are the library's.
 
 use qkv_notebook::{self as seed, SeedConfig};
+use qkv_testkit::dirs::{model_dir, TempDir};
+use qkv_testkit::figures::{check_png, check_svg};
 use qkv_viz::{
     AttentionGrid, AttentionHeatmap, Figure, PeHeatmap, QueryAttentionLines, SeedFigureData,
     SixPanelFigure, SoftmaxScaling, TokenAcrossLayers,
 };
-use qkv_testkit::dirs::{model_dir, TempDir};
-use qkv_testkit::figures::{check_png, check_svg};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -219,13 +219,13 @@ fn demo_prints_the_library_numbers_and_writes_every_figure() {
     ];
     assert_eq!(expected[0].1, (1600, 1200));
     for (stem, size) in expected {
-        check_files(&dir, stem, size);
+        check_files(dir, stem, size);
         assert!(
             out.contains(&format!("{stem}.png, {stem}.svg  {}×{}", size.0, size.1)),
             "{stem} not listed"
         );
     }
-    let files = std::fs::read_dir(&dir).unwrap().count();
+    let files = std::fs::read_dir(dir).unwrap().count();
     assert_eq!(
         files,
         2 * expected.len(),
@@ -278,11 +278,11 @@ fn viz_draws_a_real_model_with_token_labels() {
     let grid = AttentionGrid::new(&heads, 9, Some(&labels), "t")
         .unwrap()
         .size();
-    check_files(&dir, "layer1_heads", grid);
+    check_files(dir, "layer1_heads", grid);
     let across = TokenAcrossLayers::new(&vec![vec![1.0 / 9.0; 9]; 6], Some(&labels), "t")
         .unwrap()
         .size();
-    check_files(&dir, "token0_across_layers", across);
+    check_files(dir, "token0_across_layers", across);
     let svg = std::fs::read_to_string(dir.join("layer1_heads.svg")).unwrap();
     assert!(
         svg.contains("[CLS]") && svg.contains("mat"),
@@ -295,8 +295,8 @@ fn viz_draws_a_real_model_with_token_labels() {
     let single = AttentionHeatmap::new(&heads[0], 9, 9, Some(&labels), Some(&labels), "t")
         .unwrap()
         .size();
-    check_files(&dir, "layer6_head3", single);
-    check_files(&dir, "token2_across_layers", across);
+    check_files(dir, "layer6_head3", single);
+    check_files(dir, "token2_across_layers", across);
     assert!(out.contains("layer6_head3.png"), "{out}");
 
     let mut bad = base.to_vec();

@@ -4,15 +4,14 @@
 
 use super::options::Common;
 use super::report::{self, r3, Row};
-use qkv_testkit::alloc::peak_extra;
 use qkv_core::ops::attention::{attention, AttentionParams, Mask, QkvView, Seq};
 use qkv_core::perf::interleaved;
 use qkv_core::with_threads;
+use qkv_testkit::alloc::peak_extra;
 use qkv_testkit::rng::rand_vec;
 use qkv_testkit::shapes;
 use qkv_testkit::unfused::unfused_attention;
 use serde_json::Value;
-
 
 /// Measures every shape with and without the causal mask.
 pub fn run(c: &Common) -> anyhow::Result<()> {
