@@ -15,6 +15,7 @@ use qkv_testkit::bits::first_diff;
 use qkv_testkit::layers::{
     layer_config, layer_input as input, random_encoder, tiny_bert as tiny, Norms,
 };
+use qkv_testkit::rng::TestRng;
 use rand::{Rng, SeedableRng};
 
 const THREADS: [usize; 3] = [1, 2, 4];
@@ -40,7 +41,7 @@ fn sentences(n: usize) -> Vec<String> {
         "the", "cat", "dog", "sat", "on", "mat", "quick", "brown", "fox", "jump", "over", "lazy",
         "hello", "world", "model", "token", "red", "blue", "cafe", "running", "jumped",
     ];
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut rng = TestRng::seed_from_u64(5);
     (0..n)
         .map(|_| {
             let k = rng.gen_range(1..30);

@@ -11,6 +11,7 @@ use qkv_core::with_threads;
 use qkv_encoder::{EmbedOptions, Encoding};
 use qkv_testkit::alloc::{live, peak, reset_peak, Counting};
 use qkv_testkit::layers::tiny_bert as tiny;
+use qkv_testkit::rng::TestRng;
 use rand::{Rng, SeedableRng};
 
 #[global_allocator]
@@ -22,7 +23,7 @@ fn texts(n: usize) -> Vec<String> {
         "the", "cat", "dog", "sat", "on", "mat", "quick", "brown", "fox", "jump", "over", "lazy",
         "hello", "world", "model", "token", "red", "blue", "cafe", "running", "jumped", "日本",
     ];
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let mut rng = TestRng::seed_from_u64(9);
     (0..n)
         .map(|_| {
             let k = rng.gen_range(0..40);

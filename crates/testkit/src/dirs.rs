@@ -86,9 +86,7 @@ pub fn model_dir() -> Option<PathBuf> {
 }
 
 /// [`model_dir`]'s lookup with the environment given as a function.
-fn model_dir_from(
-    var: impl Fn(&str) -> Option<std::ffi::OsString>,
-) -> Result<PathBuf, String> {
+fn model_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PathBuf, String> {
     let dir = match var("QKV_MODEL_DIR") {
         Some(d) => PathBuf::from(d),
         None => var("QKV_CACHE")

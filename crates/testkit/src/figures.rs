@@ -14,7 +14,12 @@ pub fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     let mut reader = png::Decoder::new(file)
         .read_info()
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut buf = vec![0; reader.output_buffer_size().expect("PNG size fits in memory")];
+    let mut buf = vec![
+        0;
+        reader
+            .output_buffer_size()
+            .expect("PNG size fits in memory")
+    ];
     let info = reader
         .next_frame(&mut buf)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -47,8 +52,7 @@ pub fn check_png(path: &Path, size: (u32, u32)) {
 
 /// The SVG at `path` is a whole SVG document containing every one of `texts`.
 pub fn check_svg(path: &Path, texts: &[&str]) {
-    let svg =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let svg = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(svg.contains("<svg"), "{} is not SVG", path.display());
     assert!(
         svg.trim_end().ends_with("</svg>"),

@@ -59,7 +59,11 @@ pub fn random_layer_weights(cfg: &LayerConfig, norms: Norms, rng: &mut TestRng) 
 }
 
 /// A random layer of `cfg` from `seed`.
-pub fn random_layer(cfg: LayerConfig, norms: Norms, seed: u64) -> qkv_encoder::Result<EncoderLayer> {
+pub fn random_layer(
+    cfg: LayerConfig,
+    norms: Norms,
+    seed: u64,
+) -> qkv_encoder::Result<EncoderLayer> {
     let w = random_layer_weights(&cfg, norms, &mut TestRng::seed_from_u64(seed));
     EncoderLayer::new(cfg, &w)
 }

@@ -65,7 +65,16 @@ mod tests {
             let mut want = vec![0.0; 2 * n * w];
             let mask = if causal { Mask::Causal } else { Mask::None };
             let p = AttentionParams::new(h, d);
-            attention(QkvView::packed(&qkv, w), &seqs, &p, mask, &mut want, w, None).unwrap();
+            attention(
+                QkvView::packed(&qkv, w),
+                &seqs,
+                &p,
+                mask,
+                &mut want,
+                w,
+                None,
+            )
+            .unwrap();
             let mut got = vec![0.0; 2 * n * w];
             unfused_attention(&qkv, &seqs, h, d, causal, &mut got, &mut Vec::new()).unwrap();
             for (g, e) in got.iter().zip(&want) {
