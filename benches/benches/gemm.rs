@@ -1,29 +1,18 @@
 //! criterion group `gemm`: qkv (packed weights and per-call packing), matrixmultiply and the
-//! naive triple loop, on the shapes of real encoders. Throughput is 2·M·N·K flops.
+//! naive triple loop, on the shapes of real encoders (`qkv_testkit::shapes`). Throughput is
+//! 2·M·N·K flops.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use qkv_core::reference::gemm_naive;
 use qkv_core::{gemm, gemm_packed, GemmOptions, MatMut, MatRef, PackedMatrix};
-use rand::{Rng, SeedableRng};
-
-fn rand_vec(len: usize, seed: u64) -> Vec<f32> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..len).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
-}
-
-/// (M, K, N): seed FFN, MiniLM QKV / FFN up / FFN down at seq 128, BERT-base at seq 512.
-const SHAPES: [(usize, usize, usize); 5] = [
-    (10, 64, 256),
-    (128, 384, 1152),
-    (128, 384, 1536),
-    (128, 1536, 384),
-    (512, 768, 3072),
-];
+use qkv_testkit::rng::rand_vec;
+use qkv_testkit::shapes;
 
 fn bench_gemm(c: &mut Criterion) {
     let mut g = c.benchmark_group("gemm");
     g.sample_size(10);
-    for (m, k, n) in SHAPES {
+    // The seed's small FFN first, then the shapes `qkv bench gemm` measures.
+    for (m, k, n) in std::iter::once(shapes::GEMM_SEED).chain(shapes::GEMM) {
         let id = format!("{m}x{k}x{n}");
         let a = rand_vec(m * k, 1);
         let w = rand_vec(n * k, 2); // [N, K] weight

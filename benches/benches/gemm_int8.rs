@@ -1,5 +1,6 @@
 //! criterion group `gemm_int8`: the int8 GEMM (activation quantization included) beside qkv's
-//! f32 GEMM with packed weights, on the encoder shapes, at 1 and 2 threads. Throughput is
+//! f32 GEMM with packed weights, on the encoder shapes (`qkv_testkit::shapes::GEMM`), at 1 and
+//! 2 threads. Throughput is
 //! counted in multiply-adds (M·N·K), so the two lines compare directly; the measured int8 and
 //! FMA peaks are printed once before the group.
 
@@ -9,23 +10,8 @@ use qkv_core::{
     gemm_int8, gemm_packed, GemmOptions, Int8Isa, Int8Options, Isa, MatMut, MatRef, PackedMatrix,
     QuantizedMatrix,
 };
-use rand::{Rng, SeedableRng};
-
-fn rand_vec(len: usize, seed: u64) -> Vec<f32> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..len).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
-}
-
-/// (M, K, N): MiniLM QKV / FFN up / FFN down at 128 tokens, BERT-base attention output and FFN
-/// up at 512 tokens, and a square product.
-const SHAPES: [(usize, usize, usize); 6] = [
-    (128, 384, 1152),
-    (128, 384, 1536),
-    (128, 1536, 384),
-    (512, 768, 768),
-    (512, 768, 3072),
-    (2048, 2048, 2048),
-];
+use qkv_testkit::rng::rand_vec;
+use qkv_testkit::shapes;
 
 fn bench_gemm_int8(c: &mut Criterion) {
     let isa = Int8Isa::active();
@@ -38,7 +24,7 @@ fn bench_gemm_int8(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("gemm_int8");
     g.sample_size(10);
-    for (m, k, n) in SHAPES {
+    for (m, k, n) in shapes::GEMM {
         let a = rand_vec(m * k, 1);
         let w = rand_vec(n * k, 2); // [N, K] weight
         let mut out = vec![0.0f32; m * n];

@@ -22,13 +22,6 @@ const MAX_BUF: usize = 1 << 14;
 /// Largest amount of multiply-adds a harness lets one call do (valid but huge work is not a bug).
 const MAX_WORK: usize = 1 << 22;
 
-/// Open bugs of `PackedMatrix::from_kn_for`: it walks K in steps of KC even when N = 0
-/// (nothing to pack), so a stride-0 view with a huge K hangs; and it rounds N up to a multiple
-/// of NR unchecked, which overflows for N near `usize::MAX`. Return `false` once fixed.
-fn open_packing_bug(n: usize) -> bool {
-    n == 0 || n > usize::MAX - 64
-}
-
 /// How often each kind of result check ran (for tests that want to know a run reached deep
 /// paths, not just argument validation).
 pub mod reached {
@@ -165,23 +158,18 @@ fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
 // Kernels
 // ---------------------------------------------------------------------------------------------
 
-/// Arbitrary shapes, strides, lengths, α/β and ISAs into the kernels' public APIs, steering
-/// around the open bugs listed at [`open_attention_bug`] so fuzzing can find new ones.
+/// Arbitrary shapes, strides, lengths, α/β and ISAs into the kernels' public APIs. No input is
+/// steered around: the bugs fuzzing found are fixed (docs/hardening.md), and their inputs are
+/// replayed from `fuzz/regressions/kernels/`.
 pub fn kernels(data: &[u8]) {
-    kernels_with(data, true)
-}
-
-/// [`kernels`]; with `avoid_open_bugs = false` the inputs that hit an open bug are run too
-/// (the ignored test that replays `fuzz/regressions/open_bugs/` uses this).
-pub fn kernels_with(data: &[u8], avoid_open_bugs: bool) {
     let mut u = Input::new(data);
     for _ in 0..4 {
         match u.byte() % 6 {
-            0 => fuzz_gemm(&mut u, false, avoid_open_bugs),
-            1 => fuzz_gemm(&mut u, true, avoid_open_bugs),
+            0 => fuzz_gemm(&mut u, false),
+            1 => fuzz_gemm(&mut u, true),
             2 => fuzz_softmax(&mut u),
             3 => fuzz_layer_norm(&mut u),
-            4 => fuzz_attention(&mut u, avoid_open_bugs),
+            4 => fuzz_attention(&mut u),
             _ => fuzz_activation(&mut u),
         }
         if u.data.is_empty() {
@@ -232,7 +220,7 @@ impl View {
     }
 }
 
-fn fuzz_gemm(u: &mut Input, packed: bool, avoid_open_bugs: bool) {
+fn fuzz_gemm(u: &mut Input, packed: bool) {
     let big = u.byte().is_multiple_of(8);
     let lim = if big { 300 } else { 40 };
     let (m, n, k) = (u.size(lim), u.size(lim), u.size(lim));
@@ -267,9 +255,6 @@ fn fuzz_gemm(u: &mut Input, packed: bool, avoid_open_bugs: bool) {
     };
     // Valid but huge work (a stride-0 view can claim any size) is not a bug. Packing B costs
     // K·N.
-    if packed && avoid_open_bugs && open_packing_bug(n) {
-        return;
-    }
     let pack_work = if packed { k.saturating_mul(n) } else { 0 };
     if m.saturating_mul(n).saturating_mul(k) > MAX_WORK || pack_work > MAX_WORK {
         return;
@@ -470,7 +455,7 @@ fn fuzz_activation(u: &mut Input) {
     }
 }
 
-fn fuzz_attention(u: &mut Input, avoid_open_bugs: bool) {
+fn fuzz_attention(u: &mut Input) {
     let heads = u.size(4);
     let d_head = u.size(9);
     let width = heads.saturating_mul(d_head);
@@ -567,10 +552,6 @@ fn fuzz_attention(u: &mut Input, avoid_open_bugs: bool) {
     if work > MAX_WORK {
         return;
     }
-    // Open bug: `QkvView::packed` computes 2·d_model unchecked.
-    if packed && avoid_open_bugs && width > usize::MAX / 3 {
-        return;
-    }
     let view = if packed {
         QkvView::packed(&qkv_buf, width)
     } else {
@@ -581,9 +562,6 @@ fn fuzz_attention(u: &mut Input, avoid_open_bugs: bool) {
             row_stride,
         }
     };
-    if avoid_open_bugs && open_attention_bug(&view, &seqs, &params, &mask, out_stride) {
-        return;
-    }
     let r = attention(
         view,
         &seqs,
@@ -659,54 +637,6 @@ fn fuzz_attention(u: &mut Input, avoid_open_bugs: bool) {
             );
         }
     }
-}
-
-/// Whether `attention` would hit an open bug on these arguments: its argument checks multiply
-/// and add lengths and strides unchecked, so huge strides overflow (a panic with overflow
-/// checks on; in release the wrapped bound passes and the kernel reads out of bounds).
-/// Mirrors the checks' arithmetic; remove once `attention` uses checked arithmetic.
-pub fn open_attention_bug(
-    qkv: &QkvView,
-    seqs: &[Seq],
-    params: &AttentionParams,
-    mask: &Mask,
-    out_stride: usize,
-) -> bool {
-    let Some(width) = params.heads.checked_mul(params.d_head) else {
-        return false;
-    };
-    let smax = seqs.iter().map(|s| s.len).max().unwrap_or(0);
-    for (b, s) in seqs.iter().enumerate() {
-        let Some(rows) = s.start.checked_add(s.len) else {
-            return false;
-        };
-        if s.len == 0 || width == 0 {
-            continue;
-        }
-        let need = |stride: usize| (rows - 1).checked_mul(stride)?.checked_add(width);
-        if need(qkv.row_stride).is_none() || need(out_stride).is_none() {
-            return true;
-        }
-        if let Mask::Additive {
-            row_stride,
-            batch_stride,
-            ..
-        } = *mask
-        {
-            let need_m = b
-                .checked_mul(batch_stride)
-                .zip((s.len - 1).checked_mul(row_stride))
-                .and_then(|(x, y)| x.checked_add(y)?.checked_add(s.len));
-            if need_m.is_none() {
-                return true;
-            }
-        }
-    }
-    seqs.len()
-        .checked_mul(params.heads)
-        .and_then(|x| x.checked_mul(smax))
-        .and_then(|x| x.checked_mul(smax))
-        .is_none()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
 //! Harnesses of qkv's fuzz targets; see `harness.rs`.
 
 mod harness;
-pub use harness::{kernels, kernels_with, load_model_files, open_attention_bug, reached, Input};
+pub use harness::{kernels, load_model_files, reached, Input};

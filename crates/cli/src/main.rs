@@ -1,26 +1,21 @@
 //! `qkv`: the command-line face of the qkv library. Every command is a thin layer over a public
 //! API of `qkv-core` / `qkv-encoder`.
 
-mod alloc_count;
 mod bench;
-mod bench_all;
-mod bench_attention;
-mod bench_embed;
-mod bench_encoder;
-mod bench_gemm;
 mod demo;
 mod embed;
 mod embed_input;
 mod embed_output;
-mod report;
 mod rerank;
 mod serve;
 mod viz;
 
 use clap::{Parser, Subcommand};
 
+/// Counts live heap bytes, so `qkv bench attention` reports the memory a kernel really
+/// allocates.
 #[global_allocator]
-static ALLOC: alloc_count::Counting = alloc_count::Counting;
+static ALLOC: qkv_testkit::alloc::Counting = qkv_testkit::alloc::Counting;
 
 /// Fast, exact transformer-encoder inference on the CPU.
 #[derive(Parser)]

@@ -2,20 +2,14 @@
 //! promised size and is not blank; the numbers printed are the library's.
 
 use qkv_notebook::{self as seed, SeedConfig};
+use qkv_testkit::dirs::{model_dir, TempDir};
+use qkv_testkit::figures::{check_png, check_svg};
 use qkv_viz::{
     AttentionGrid, AttentionHeatmap, Figure, PeHeatmap, QueryAttentionLines, SeedFigureData,
     SixPanelFigure, SoftmaxScaling, TokenAcrossLayers,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-
-/// A fresh directory under the system temp dir, unique to this process and test.
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qkv-cli-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn qkv(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_qkv"))
@@ -34,36 +28,10 @@ fn stdout_of(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
-/// Variance of the grey level over all pixels: 0 for a blank image, thousands for a figure.
-fn grey_variance(rgb: &[u8]) -> f64 {
-    let grey: Vec<f64> = rgb
-        .chunks(3)
-        .map(|p| (f64::from(p[0]) + f64::from(p[1]) + f64::from(p[2])) / 3.0)
-        .collect();
-    let mean = grey.iter().sum::<f64>() / grey.len() as f64;
-    grey.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / grey.len() as f64
-}
-
 /// `dir/stem.png` decodes at `size` with real content; `dir/stem.svg` is an SVG document.
 fn check_files(dir: &Path, stem: &str, size: (u32, u32)) {
-    let png_path = dir.join(format!("{stem}.png"));
-    let file = std::io::BufReader::new(
-        std::fs::File::open(&png_path).unwrap_or_else(|e| panic!("{}: {e}", png_path.display())),
-    );
-    let mut reader = png::Decoder::new(file).read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb, "{stem}");
-    buf.truncate(info.buffer_size());
-    assert_eq!((info.width, info.height), size, "{stem}.png size");
-    let v = grey_variance(&buf);
-    assert!(v > 200.0, "{stem}.png looks blank (grey variance {v:.1})");
-    let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
-    assert!(svg.contains("<svg"), "{stem}.svg is not SVG");
-    assert!(
-        svg.trim_end().ends_with("</svg>"),
-        "{stem}.svg is truncated"
-    );
+    check_png(&dir.join(format!("{stem}.png")), size);
+    check_svg(&dir.join(format!("{stem}.svg")), &[]);
 }
 
 /// The numbers inside the `[…]` on the line that starts (trimmed) with `prefix`.
@@ -106,7 +74,8 @@ fn printed(got: f64, want: f64, decimals: i32) -> bool {
 
 #[test]
 fn demo_prints_the_library_numbers_and_writes_every_figure() {
-    let dir = temp_dir("demo");
+    let tmp = TempDir::new("cli-demo");
+    let dir = tmp.dir();
     // The binary and the library run side by side (each takes about a second).
     let child = Command::new(env!("CARGO_BIN_EXE_qkv"))
         .args(["demo", "--out", dir.to_str().unwrap()])
@@ -250,25 +219,25 @@ fn demo_prints_the_library_numbers_and_writes_every_figure() {
     ];
     assert_eq!(expected[0].1, (1600, 1200));
     for (stem, size) in expected {
-        check_files(&dir, stem, size);
+        check_files(dir, stem, size);
         assert!(
             out.contains(&format!("{stem}.png, {stem}.svg  {}×{}", size.0, size.1)),
             "{stem} not listed"
         );
     }
-    let files = std::fs::read_dir(&dir).unwrap().count();
+    let files = std::fs::read_dir(dir).unwrap().count();
     assert_eq!(
         files,
         2 * expected.len(),
         "unexpected files in {}",
         dir.display()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn demo_reports_an_unwritable_output_directory() {
-    let dir = temp_dir("demo-bad");
+    let tmp = TempDir::new("cli-demo-bad");
+    let dir = tmp.dir();
     let file = dir.join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
     let out = qkv(&["demo", "--out", file.join("sub").to_str().unwrap()]);
@@ -276,41 +245,13 @@ fn demo_reports_an_unwritable_output_directory() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("qkv: error: "), "{err}");
     assert!(err.contains("not-a-dir"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The model directory, when there is one: `QKV_MODEL_DIR`, else the fetch script's cache.
-fn model_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("QKV_MODEL_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => {
-            let cache = std::env::var_os("QKV_CACHE")
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/qkv")))?;
-            cache.join("all-MiniLM-L6-v2")
-        }
-    };
-    if dir.join("model.safetensors").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("QKV_REQUIRE_MODEL").as_deref() == Ok("1") {
-        panic!(
-            "QKV_REQUIRE_MODEL=1 but there is no model in {} (run scripts/fetch_model.sh)",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "skipped: no model in {} (set QKV_MODEL_DIR or run scripts/fetch_model.sh)",
-        dir.display()
-    );
-    None
 }
 
 #[test]
 fn viz_draws_a_real_model_with_token_labels() {
     let Some(model) = model_dir() else { return };
-    let dir = temp_dir("viz");
+    let tmp = TempDir::new("cli-viz");
+    let dir = tmp.dir();
     let text = "The cat sat on the mat.";
     let base = [
         "viz",
@@ -337,11 +278,11 @@ fn viz_draws_a_real_model_with_token_labels() {
     let grid = AttentionGrid::new(&heads, 9, Some(&labels), "t")
         .unwrap()
         .size();
-    check_files(&dir, "layer1_heads", grid);
+    check_files(dir, "layer1_heads", grid);
     let across = TokenAcrossLayers::new(&vec![vec![1.0 / 9.0; 9]; 6], Some(&labels), "t")
         .unwrap()
         .size();
-    check_files(&dir, "token0_across_layers", across);
+    check_files(dir, "token0_across_layers", across);
     let svg = std::fs::read_to_string(dir.join("layer1_heads.svg")).unwrap();
     assert!(
         svg.contains("[CLS]") && svg.contains("mat"),
@@ -354,8 +295,8 @@ fn viz_draws_a_real_model_with_token_labels() {
     let single = AttentionHeatmap::new(&heads[0], 9, 9, Some(&labels), Some(&labels), "t")
         .unwrap()
         .size();
-    check_files(&dir, "layer6_head3", single);
-    check_files(&dir, "token2_across_layers", across);
+    check_files(dir, "layer6_head3", single);
+    check_files(dir, "token2_across_layers", across);
     assert!(out.contains("layer6_head3.png"), "{out}");
 
     let mut bad = base.to_vec();
@@ -364,5 +305,4 @@ fn viz_draws_a_real_model_with_token_labels() {
     assert!(!res.status.success());
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(err.contains("--layer 7 is out of range"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,52 +9,16 @@
 //! - 20k inputs streamed to `.npy` (100k with `--ignored`), with the peak RSS of the process
 //!   sampled from `/proc` to show it does not grow with the input count.
 
+use qkv_testkit::dirs::{tiny_bert_dir, TempDir};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const DIM: usize = 32;
 
+/// The tiny BERT fixture.
 fn model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../encoder/tests/fixtures/tiny_bert")
-}
-
-/// A scratch directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let d = std::env::temp_dir().join(format!("qkv-cli-{}-{n}-{tag}", std::process::id()));
-        std::fs::remove_dir_all(&d).ok();
-        std::fs::create_dir_all(&d).unwrap();
-        Scratch(d)
-    }
-    fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-    /// Every file in the directory, sorted.
-    fn listing(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
+    tiny_bert_dir()
 }
 
 fn qkv(args: &[&str]) -> Output {
@@ -143,7 +107,7 @@ fn read_safetensors(p: &Path) -> Vec<f32> {
 
 #[test]
 fn invalid_utf8_fails_with_file_and_line_and_leaves_no_output() {
-    let s = Scratch::new("utf8");
+    let s = TempDir::new("cli-utf8");
     // 40 good lines, then a lone continuation byte on line 41: with --batch-size 8 five
     // batches are already written when the bad line is read.
     let mut bytes = Vec::new();
@@ -175,7 +139,7 @@ fn invalid_utf8_fails_with_file_and_line_and_leaves_no_output() {
 
 #[test]
 fn nul_bytes_crlf_empty_lines_and_no_final_newline() {
-    let s = Scratch::new("odd");
+    let s = TempDir::new("cli-odd");
     // Lines: "a\0b", "", "third", "", "" , "last" (CRLF endings, no final newline).
     let input = s.file("in.txt", b"a\0b\r\n\r\nthird\n\n\r\nlast");
     let out = s.path("out.jsonl");
@@ -202,7 +166,7 @@ fn nul_bytes_crlf_empty_lines_and_no_final_newline() {
 
 #[test]
 fn megabyte_line_is_truncated_and_counted() {
-    let s = Scratch::new("long");
+    let s = TempDir::new("cli-long");
     let words = [
         "the", "quick", "brown", "fox", "jumped", "over", "lazy", "dog",
     ];
@@ -229,7 +193,7 @@ fn megabyte_line_is_truncated_and_counted() {
 
 #[test]
 fn jsonl_input_and_broken_records() {
-    let s = Scratch::new("jsonl");
+    let s = TempDir::new("cli-jsonl");
     let input = s.file(
         "in.jsonl",
         "{\"text\": \"the cat sat\", \"id\": 1}\n\n{\"text\": \"caf\\u00e9 \\u65e5\\u672c\"}\n{\"text\": \"\"}\n",
@@ -269,7 +233,7 @@ fn jsonl_input_and_broken_records() {
 
 #[test]
 fn output_formats_parse_and_agree() {
-    let s = Scratch::new("formats");
+    let s = TempDir::new("cli-formats");
     let lines: Vec<String> = (0..37)
         .map(|i| format!("sentence {i} about the quick brown fox"))
         .collect();
@@ -300,7 +264,7 @@ fn output_formats_parse_and_agree() {
 
 #[test]
 fn errors_are_one_line_with_their_causes() {
-    let s = Scratch::new("errors");
+    let s = TempDir::new("cli-errors");
     // A model directory that does not exist.
     let o = qkv(&["embed", "--model", s.path("nope").to_str().unwrap(), "x"]);
     assert_eq!(o.status.code(), Some(1));
@@ -356,7 +320,7 @@ fn errors_are_one_line_with_their_causes() {
 /// Runs `qkv embed` on `n` generated lines to `.npy`, sampling the child's peak RSS (VmHWM)
 /// from `/proc` while it runs; returns it in KiB (0 where `/proc` is unavailable).
 fn stream(n: usize) -> usize {
-    let s = Scratch::new("stream");
+    let s = TempDir::new("cli-stream");
     let words = [
         "the", "cat", "sat", "on", "a", "mat", "quick", "fox", "red", "blue",
     ];

@@ -3,13 +3,12 @@
 //!
 //! Run with `--nocapture` to see the measured errors quoted in `docs/numerics.md`.
 
-mod common;
-
-use common::{host_isas, rand_vec};
 use proptest::prelude::*;
 use qkv_core::ops::activation::{apply_with_isa, bias_act, bias_act_with_isa, Activation};
 use qkv_core::reference::ops::activation_f64;
 use qkv_core::{with_threads, Error, Isa};
+use qkv_testkit::isa::host_isas;
+use qkv_testkit::rng::rand_vec;
 
 const ACTS: [Activation; 4] = [
     Activation::Identity,

@@ -1,12 +1,11 @@
 //! Fused attention against the f64 reference on every ISA the host has.
 
-mod common;
-
-use common::{host_isas, rand_vec};
 use proptest::prelude::*;
 use qkv_core::ops::attention::{attention, AttentionParams, Mask, QkvView, Seq, SINGLE_BLOCK_MAX};
 use qkv_core::reference::attention::attention_f64;
 use qkv_core::{with_threads, Isa};
+use qkv_testkit::isa::host_isas;
+use qkv_testkit::rng::rand_vec;
 
 #[derive(Clone, Copy, Debug)]
 enum MaskKind {

@@ -1,12 +1,11 @@
 //! GEMM against the f64 reference on every ISA the host has.
 
-mod common;
-
-use common::{host_isas, rand_vec};
 use proptest::prelude::*;
 use qkv_core::gemm::{KC, MC};
 use qkv_core::reference::gemm_f64;
 use qkv_core::{gemm, gemm_packed, with_threads, GemmOptions, Isa, MatMut, MatRef, PackedMatrix};
+use qkv_testkit::isa::host_isas;
+use qkv_testkit::rng::rand_vec;
 
 /// (MR, NR) per ISA, as documented in `gemm/kernel.rs`; used only to pick edge sizes.
 fn tile(isa: Isa) -> (usize, usize) {

@@ -1,24 +1,11 @@
 //! bf16 GEMM against an f64 reference of the bf16-rounded operands (products exact, so the
 //! only error is the f32 summation: a K-aware bound), on every bf16 kernel the host has.
 
-mod common;
-
-use common::{rand_vec, randn_vec};
+// Every kernel the host runs (`QKV_REQUIRE_BF16_ISAS` names those that may not be skipped).
 use qkv_core::bf16::{bf16_peak_gmacs, from_bf16, to_bf16, Bf16Isa, Bf16Options};
 use qkv_core::{gemm_bf16, with_threads, Bf16Matrix, Error, MatMut, MatRef};
-
-fn host_kernels(test: &str) -> Vec<Bf16Isa> {
-    Bf16Isa::ALL
-        .into_iter()
-        .filter(|isa| {
-            let ok = isa.is_available();
-            if !ok {
-                eprintln!("{test}: {isa} skipped (not available on this CPU)");
-            }
-            ok
-        })
-        .collect()
-}
+use qkv_testkit::isa::host_bf16_isas as host_kernels;
+use qkv_testkit::rng::{rand_vec, randn_vec};
 
 fn bf(x: f32) -> f64 {
     from_bf16(to_bf16(x)) as f64

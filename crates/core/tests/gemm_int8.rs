@@ -2,40 +2,14 @@
 //! tile-breaking sizes, strides, extreme values, thread counts, bad input, and the quantization
 //! error against the f64 product within its documented bound (docs/numerics_int8.md).
 
-mod common;
-
-use common::{rand_vec, randn_vec};
+// Every kernel the host runs (`QKV_REQUIRE_INT8_ISAS` names those that may not be skipped).
 use qkv_core::quant::reference::gemm_int8_ref;
 use qkv_core::quant::{int8_tile, smoothing_factors, MAX_K};
 use qkv_core::{
     gemm_int8, with_threads, Error, Int8Isa, Int8Options, MatMut, MatRef, QuantizedMatrix,
 };
-
-/// Every int8 kernel the host runs; prints "skipped" for the others. With
-/// `QKV_TEST_INT8_ISAS=avx512vnni,avx2,…` set (CI), a listed kernel that is missing fails.
-fn host_kernels(test: &str) -> Vec<Int8Isa> {
-    if let Ok(list) = std::env::var("QKV_TEST_INT8_ISAS") {
-        for name in list.split(',').filter(|s| !s.is_empty()) {
-            let isa: Int8Isa = name
-                .parse()
-                .expect("QKV_TEST_INT8_ISAS names a known kernel");
-            assert!(
-                isa.is_available(),
-                "{test}: required int8 kernel {isa} is not available"
-            );
-        }
-    }
-    Int8Isa::ALL
-        .into_iter()
-        .filter(|isa| {
-            let ok = isa.is_available();
-            if !ok {
-                eprintln!("{test}: {isa} skipped (not available on this CPU)");
-            }
-            ok
-        })
-        .collect()
-}
+use qkv_testkit::isa::host_int8_isas as host_kernels;
+use qkv_testkit::rng::{rand_vec, randn_vec};
 
 /// Options that vary with a case number, so a sweep covers every write-out path.
 struct Epi {

@@ -11,15 +11,14 @@
 //! Hence |y − y_ref| ≤ (k + 6)·u·(|γ|·(|x̂| + 1) + |β|). Run with `--nocapture` to see the
 //! measured maxima quoted in `docs/numerics.md`.
 
-mod common;
-
-use common::{host_isas, rand_vec, randn_vec};
 use proptest::prelude::*;
 use qkv_core::ops::layernorm::{
     add_layer_norm, add_layer_norm_with_isa, layer_norm, layer_norm_with_isa,
 };
 use qkv_core::reference::ops::layer_norm_f64;
 use qkv_core::{with_threads, Error, Isa};
+use qkv_testkit::isa::host_isas;
+use qkv_testkit::rng::{rand_vec, randn_vec};
 
 const EDGE_COLS: [usize; 11] = [1, 2, 7, 8, 15, 16, 17, 31, 33, 100, 385];
 const U: f64 = f32::EPSILON as f64 / 2.0;

@@ -11,13 +11,12 @@
 //! A relative error of k·u is at most k ULP, so the bound is `12 + log₂(LANES) + |d_i|` ULP.
 //! Run with `--nocapture` to see the measured maxima quoted in `docs/numerics.md`.
 
-mod common;
-
-use common::{host_isas, rand_vec, randn_vec};
 use proptest::prelude::*;
 use qkv_core::ops::softmax::{softmax_rows, softmax_rows_with_isa};
 use qkv_core::reference::ops::{softmax_f64, ulps};
 use qkv_core::{with_threads, Error, Isa};
+use qkv_testkit::isa::host_isas;
+use qkv_testkit::rng::{rand_vec, randn_vec};
 
 const EDGE_COLS: [usize; 11] = [1, 2, 7, 8, 15, 16, 17, 31, 33, 100, 385];
 

@@ -9,11 +9,13 @@
 //! Why this holds is written down in `docs/hardening.md`: no reduction is split across
 //! threads, and a row's arithmetic never depends on the other rows of its batch.
 
-mod common;
-
-use common::{first_diff, input, layer_config, random_encoder, tiny, Norms};
 use qkv_core::with_threads;
 use qkv_encoder::{Activation, Batch, EmbedOptions, Encoder, Mask, TokenSeq, Workspace};
+use qkv_testkit::bits::first_diff;
+use qkv_testkit::layers::{
+    layer_config, layer_input as input, random_encoder, tiny_bert as tiny, Norms,
+};
+use qkv_testkit::rng::TestRng;
 use rand::{Rng, SeedableRng};
 
 const THREADS: [usize; 3] = [1, 2, 4];
@@ -21,7 +23,7 @@ const THREADS: [usize; 3] = [1, 2, 4];
 /// A random encoder with random LayerNorms (a final one for pre-norm).
 fn encoder(d: usize, heads: usize, f: usize, layers: usize, norm_first: bool) -> Encoder {
     let cfg = layer_config(d, heads, f, Activation::Gelu, norm_first);
-    random_encoder(cfg, layers, Norms::Random, norm_first, 11)
+    random_encoder(cfg, layers, Norms::Random, norm_first, 11).unwrap()
 }
 
 /// `enc.forward_with` on packed sequences of `lengths` under `mask`.
@@ -39,7 +41,7 @@ fn sentences(n: usize) -> Vec<String> {
         "the", "cat", "dog", "sat", "on", "mat", "quick", "brown", "fox", "jump", "over", "lazy",
         "hello", "world", "model", "token", "red", "blue", "cafe", "running", "jumped",
     ];
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut rng = TestRng::seed_from_u64(5);
     (0..n)
         .map(|_| {
             let k = rng.gen_range(1..30);

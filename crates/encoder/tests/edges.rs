@@ -7,20 +7,21 @@
 //!
 //! The behaviour is documented in `docs/hardening.md`.
 
-mod common;
-
-use common::{input, layer_config, random_encoder, same_bits, tiny, Norms};
 use qkv_core::ops::softmax::softmax_rows;
 use qkv_encoder::nn::mask::additive_per_sequence;
 use qkv_encoder::{
     Activation, Batch, BertModel, EmbedOptions, Encoder, Encoding, LayerNorm, Mask, Pooling,
     TokenSeq, Workspace,
 };
+use qkv_testkit::bits::same_bits;
+use qkv_testkit::layers::{
+    layer_config, layer_input as input, random_encoder, tiny_bert as tiny, Norms,
+};
 
 /// A random post-norm (or pre-norm) encoder of `layers` layers with a final LayerNorm.
 fn encoder(d: usize, heads: usize, f: usize, layers: usize, norm_first: bool) -> Encoder {
     let cfg = layer_config(d, heads, f, Activation::Gelu, norm_first);
-    random_encoder(cfg, layers, Norms::Unit, true, 7)
+    random_encoder(cfg, layers, Norms::Unit, true, 7).unwrap()
 }
 
 /// `enc.forward_with` on packed sequences of `lengths` under `mask`.

@@ -28,13 +28,15 @@ fn inputs(target: &str) -> Vec<PathBuf> {
     files
 }
 
+/// Runs every input of `target`, each on its own thread with a time limit (one input hung
+/// before its bug was fixed), and fails naming every input that panics or hangs.
 fn replay(target: &str, run: fn(&[u8])) {
     let mut failed = Vec::new();
     let files = inputs(target);
     for path in &files {
         let data = std::fs::read(path).unwrap();
-        if std::panic::catch_unwind(|| run(&data)).is_err() {
-            failed.push(path.display().to_string());
+        if let Err(why) = within(60, move || run(&data)) {
+            failed.push(format!("{}: {why}", path.display()));
         }
     }
     assert!(
@@ -48,6 +50,11 @@ fn replay(target: &str, run: fn(&[u8])) {
 
 #[test]
 fn kernels() {
+    let fixed = inputs("kernels")
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("fixed-"))
+        .count();
+    assert_eq!(fixed, 7, "the inputs of the seven fixed fuzzing bugs");
     replay("kernels", harness::kernels);
 }
 
@@ -112,22 +119,32 @@ fn seeds_reach_a_loaded_model() {
 
 // ---------------------------------------------------------------------------------------------
 // Bugs found by fuzzing (unchecked size arithmetic in attention(), QkvView::packed and
-// PackedMatrix::from_kn_for; a K loop over an empty N), fixed since. Their inputs stay in
-// `fuzz/regressions/open_bugs/` and replay here with the harness's detours off.
+// PackedMatrix::from_kn_for; a K loop over an empty N), fixed since. Their inputs are in
+// `fuzz/regressions/kernels/fixed-*` (replayed by `kernels` above, the harness no longer
+// steering around them); the tests below pin each fix directly.
 // ---------------------------------------------------------------------------------------------
 
-/// Runs `f` on a thread and fails if it panics or has not finished after `secs` seconds.
-fn finishes<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+/// Runs `f` on a thread: its result, or why not (it panicked, or was still running after
+/// `secs` seconds).
+fn within<T: Send + 'static>(
+    secs: u64,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         tx.send(r).ok();
     });
     match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(_)) => panic!("panicked"),
-        Err(_) => panic!("still running after {secs} s"),
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) => Err("panicked".into()),
+        Err(_) => Err(format!("still running after {secs} s")),
     }
+}
+
+/// [`within`], failing the test on a panic or a hang.
+fn finishes<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    within(secs, f).unwrap_or_else(|why| panic!("{why}"))
 }
 
 #[test]
@@ -226,18 +243,4 @@ fn packing_huge_n_does_not_panic() {
         let b = MatRef::with_strides(&[], 0, usize::MAX, 0, 0).unwrap();
         let _ = PackedMatrix::from_kn(b);
     });
-}
-
-#[test]
-fn open_bug_inputs() {
-    // Each input runs with the harness's detours off, so it hits its bug again.
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/open_bugs/kernels");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
-        let name = path.display().to_string();
-        finishes(20, move || harness::kernels_with(&data, false));
-        eprintln!("{name}: ok");
-    }
 }

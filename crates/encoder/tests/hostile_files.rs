@@ -6,11 +6,9 @@
 //!
 //! Each case starts from a copy of the tiny random BERT fixture and breaks one file.
 
-mod common;
-
-use common::{tiny_dir as fixture, TempDir};
 use qkv_encoder::io::MAX_HEADER_BYTES;
 use qkv_encoder::{BertConfig, Error, ModelDir, SentenceEncoder, Tokenizer, Weights};
+use qkv_testkit::dirs::{tiny_bert_dir as fixture, TempDir};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
@@ -21,7 +19,7 @@ struct ModelCopy(TempDir);
 impl ModelCopy {
     fn new(tag: &str) -> ModelCopy {
         let tmp = TempDir::new(&format!("hostile-{tag}"));
-        let dir = &tmp.0;
+        let dir = tmp.dir();
         std::fs::create_dir_all(dir.join("1_Pooling")).unwrap();
         for f in [
             "config.json",
@@ -36,7 +34,7 @@ impl ModelCopy {
         ModelCopy(tmp)
     }
     fn dir(&self) -> &Path {
-        &self.0 .0
+        self.0.dir()
     }
     fn path(&self, name: &str) -> PathBuf {
         self.0.path(name)

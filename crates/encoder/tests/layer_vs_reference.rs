@@ -1,15 +1,14 @@
 //! The fast encoder layer against the f64 reference layer across random configurations, and
 //! a sequence alone against the same sequence inside a padded batch (bit for bit).
 
-mod common;
-
-use common::{input, layer_config, random_layer_weights, Norms, TestRng};
 use proptest::prelude::*;
 use qkv_encoder::nn::mask::additive_per_sequence;
 use qkv_encoder::nn::reference::encoder_layer_f64;
 use qkv_encoder::{
     Activation, Batch, Encoder, EncoderLayer, LayerConfig, LayerWeights, Mask, Workspace,
 };
+use qkv_testkit::layers::{layer_config, layer_input as input, random_layer_weights, Norms};
+use qkv_testkit::rng::TestRng;
 use rand::SeedableRng;
 
 fn weights(cfg: &LayerConfig, seed: u64) -> LayerWeights {

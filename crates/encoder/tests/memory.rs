@@ -7,74 +7,15 @@
 //! One `#[test]` only: the allocator counts the whole process, so a second test running
 //! beside it would pollute the numbers.
 
-mod common;
-
-use common::tiny;
 use qkv_core::with_threads;
 use qkv_encoder::{EmbedOptions, Encoding};
+use qkv_testkit::alloc::{live, peak, reset_peak, Counting};
+use qkv_testkit::layers::tiny_bert as tiny;
+use qkv_testkit::rng::TestRng;
 use rand::{Rng, SeedableRng};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Counts live heap bytes and their high-water mark.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(n: usize) {
-    let now = LIVE.fetch_add(n, Ordering::Relaxed) + n;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counters are only
-// bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded with the caller's layout.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded with the caller's layout.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded: `ptr` was allocated by `System` with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded: `ptr` was allocated by `System` with `layout`.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-            grew(new_size);
-        }
-        p
-    }
-}
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
-
-fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}
-
-/// Resets the high-water mark to the current live bytes and returns them.
-fn reset_peak() -> usize {
-    let now = live();
-    PEAK.store(now, Ordering::Relaxed);
-    now
-}
 
 /// `n` texts of 0 to 40 words (up to the 24-token limit after tokenization), seeded.
 fn texts(n: usize) -> Vec<String> {
@@ -82,7 +23,7 @@ fn texts(n: usize) -> Vec<String> {
         "the", "cat", "dog", "sat", "on", "mat", "quick", "brown", "fox", "jump", "over", "lazy",
         "hello", "world", "model", "token", "red", "blue", "cafe", "running", "jumped", "日本",
     ];
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let mut rng = TestRng::seed_from_u64(9);
     (0..n)
         .map(|_| {
             let k = rng.gen_range(0..40);
@@ -142,7 +83,7 @@ fn memory_is_bounded_and_steady() {
     let (enc, tok_peak) = with_threads(1, || {
         let before = reset_peak();
         let enc: Vec<Encoding> = model.tokenizer().encode_batch(&batch).unwrap();
-        (enc, PEAK.load(Ordering::Relaxed) - before)
+        (enc, peak() - before)
     })
     .unwrap();
     let t: usize = enc.iter().map(|e| e.ids.len()).sum();
@@ -160,7 +101,7 @@ fn memory_is_bounded_and_steady() {
     let (measured, bound) = with_threads(1, || {
         let before = reset_peak();
         let e = fresh.embed_encodings(&enc, &opts).unwrap();
-        let measured = PEAK.load(Ordering::Relaxed) - before;
+        let measured = peak() - before;
         drop(e);
         (measured, batch_bytes(d, f, heads, enc.len(), t, l, 1))
     })

@@ -4,8 +4,9 @@
 
 mod common;
 
-use common::{f32s, fixtures, i64s, model_dir};
+use common::{f32s, fixtures, i64s};
 use qkv_encoder::{EmbedOptions, SentenceEncoder, TokenSeq};
+use qkv_testkit::dirs::model_dir;
 use safetensors::SafeTensors;
 
 #[test]

@@ -10,8 +10,9 @@
 
 mod common;
 
-use common::{fixtures, TempDir};
+use common::fixtures;
 use qkv_encoder::{EmbedOptions, Error, SentenceEncoder, Weights};
+use qkv_testkit::dirs::TempDir;
 use std::path::{Path, PathBuf};
 
 const TOL: f32 = 1e-5;
@@ -106,16 +107,16 @@ fn variant(case: &str, files: &[(&str, &str)]) -> TempDir {
         if !from.is_dir() {
             continue;
         }
-        std::fs::create_dir_all(tmp.0.join(entry)).unwrap();
+        std::fs::create_dir_all(tmp.dir().join(entry)).unwrap();
         for f in std::fs::read_dir(&from).unwrap() {
             let f = f.unwrap();
             if f.file_type().unwrap().is_file() {
-                std::fs::copy(f.path(), tmp.0.join(entry).join(f.file_name())).unwrap();
+                std::fs::copy(f.path(), tmp.dir().join(entry).join(f.file_name())).unwrap();
             }
         }
     }
     for (name, text) in files {
-        std::fs::write(tmp.0.join(name), text).unwrap();
+        std::fs::write(tmp.dir().join(name), text).unwrap();
     }
     tmp
 }
@@ -141,7 +142,7 @@ fn pooling_modes_without_the_prompt() {
             r#"{{"embedding_dimension":32,"pooling_mode":"{mode}","include_prompt":false}}"#
         );
         let dir = variant("bert_cls_prompts", &[("1_Pooling/config.json", &cfg)]);
-        let model = SentenceEncoder::open(&dir.0).unwrap();
+        let model = SentenceEncoder::open(dir.dir()).unwrap();
         assert!(!model.model_dir().include_prompt);
         let want = golden
             .tensor(&format!("pool_{mode}_noprompt"), &[xs.len(), 32])
@@ -241,7 +242,7 @@ fn do_lower_case_lowercases_prompt_and_text() {
         "bert_max_st6",
         &[("sentence_bert_config.json", r#"{"do_lower_case":true}"#)],
     );
-    let model = SentenceEncoder::open(&dir.0).unwrap();
+    let model = SentenceEncoder::open(dir.dir()).unwrap();
     let owned = texts(&family("bert_max_st6"));
     let xs: Vec<&str> = owned.iter().map(String::as_str).collect();
     let want = golden.tensor("st6_lower", &[xs.len(), 32]).unwrap();

@@ -4,10 +4,8 @@
 //! including the override of the truncation (16) and padding (32) embedded in tokenizer.json
 //! by `max_seq_length` = 24.
 
-mod common;
-
-use common::{tiny_dir as dir, TempDir};
 use qkv_encoder::{BertConfig, HiddenAct, ModelDir, Pooling, Weights};
+use qkv_testkit::dirs::{tiny_bert_dir as dir, TempDir};
 use std::collections::BTreeMap;
 
 /// Every tensor of a `BertModel` checkpoint (with pooler) and its shape.
@@ -164,7 +162,7 @@ fn expected_outputs_are_consistent() {
 fn tokenizer_larger_than_the_embedding_table_is_rejected() {
     // A copy of the fixture whose config claims fewer rows than the tokenizer has ids.
     let tmp_dir = TempDir::new("tiny-vocab");
-    let tmp = &tmp_dir.0;
+    let tmp = tmp_dir.dir();
     for f in ["model.safetensors", "tokenizer.json"] {
         std::fs::copy(dir().join(f), tmp.join(f)).unwrap();
     }

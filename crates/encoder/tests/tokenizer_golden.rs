@@ -9,8 +9,8 @@
 
 mod common;
 
-use common::model_dir;
 use qkv_encoder::{ModelDir, Pooling, Weights};
+use qkv_testkit::dirs::model_dir;
 use std::path::PathBuf;
 
 fn fixtures() -> PathBuf {

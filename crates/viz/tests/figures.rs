@@ -1,64 +1,11 @@
 //! Every figure writes a PNG that decodes at the promised size and is not blank, and an SVG that
 //! carries its title as text; bad inputs give errors (and no file), never panics.
 
+use qkv_testkit::dirs::TempDir;
+use qkv_testkit::figures::{check_png, check_svg, grey_variance};
 use qkv_viz::plotters::prelude::*;
 use qkv_viz::{demo, Error, Figure, Format};
-use std::path::{Path, PathBuf};
-
-/// A fresh directory under the system temp dir, unique to this process and test.
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qkv-viz-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Decode a PNG: (width, height, RGB bytes).
-fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
-    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
-    let mut reader = png::Decoder::new(file).read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
-}
-
-/// Variance of the grey level over all pixels: 0 for a blank image, thousands for a figure.
-fn variance(rgb: &[u8]) -> f64 {
-    let grey: Vec<f64> = rgb
-        .chunks(3)
-        .map(|p| (f64::from(p[0]) + f64::from(p[1]) + f64::from(p[2])) / 3.0)
-        .collect();
-    let mean = grey.iter().sum::<f64>() / grey.len() as f64;
-    grey.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / grey.len() as f64
-}
-
-/// The PNG at `path` has size `size` and real content.
-fn check_png(path: &Path, size: (u32, u32)) {
-    let (w, h, rgb) = decode_png(path);
-    assert_eq!((w, h), size, "{}", path.display());
-    let v = variance(&rgb);
-    assert!(
-        v > 200.0,
-        "{} looks blank (grey variance {v:.1})",
-        path.display()
-    );
-}
-
-/// The SVG at `path` is an SVG document containing every one of `texts`.
-fn check_svg(path: &Path, texts: &[&str]) {
-    let svg = std::fs::read_to_string(path).unwrap();
-    assert!(svg.contains("<svg"), "{} is not SVG", path.display());
-    assert!(
-        svg.trim_end().ends_with("</svg>"),
-        "{} is truncated",
-        path.display()
-    );
-    for t in texts {
-        assert!(svg.contains(t), "{} lacks {t:?}", path.display());
-    }
-}
+use std::path::Path;
 
 /// Write `fig` as PNG and SVG under `dir/stem`, check both.
 fn check_figure<F: Figure>(fig: &F, dir: &Path, stem: &str, texts: &[&str]) {
@@ -78,19 +25,20 @@ fn tokens() -> Vec<String> {
 
 #[test]
 fn pe_heatmap_and_sinusoids() {
-    let dir = temp_dir("pe");
+    let tmp = TempDir::new("viz-pe");
+    let dir = tmp.dir();
     let pe = demo::positional_encoding(50, 64);
     let heat = qkv_viz::PeHeatmap::new(&pe, 50, 64).unwrap();
     check_figure(
         &heat,
-        &dir,
+        dir,
         "pe",
         &["Positional Encoding", "Position", "Dimension"],
     );
     let sin = qkv_viz::PeSinusoids::new(&pe, 50, 64, &[0, 4, 8, 16, 32]).unwrap();
     check_figure(
         &sin,
-        &dir,
+        dir,
         "sin",
         &["Positional Encoding Sinusoids", "dim 0", "dim 32"],
     );
@@ -103,14 +51,15 @@ fn pe_heatmap_and_sinusoids() {
 
 #[test]
 fn attention_heatmaps_with_and_without_tokens() {
-    let dir = temp_dir("attn");
+    let tmp = TempDir::new("viz-attn");
+    let dir = tmp.dir();
     let d = demo::seed_figure_data(7);
     let n = d.seq_len;
     let plain =
         qkv_viz::AttentionHeatmap::new(&d.head_weights[0], n, n, None, None, "Head 1").unwrap();
     check_figure(
         &plain,
-        &dir,
+        dir,
         "plain",
         &["Head 1", "Key Position", "Query Position"],
     );
@@ -127,7 +76,7 @@ fn attention_heatmaps_with_and_without_tokens() {
     .unwrap();
     check_figure(
         &labelled,
-        &dir,
+        dir,
         "tokens",
         &["Layer 3, head 2", "[CLS]", "##ed", "銀行"],
     );
@@ -147,7 +96,8 @@ fn attention_heatmaps_with_and_without_tokens() {
 
 #[test]
 fn long_sequences_rotate_and_thin_their_labels() {
-    let dir = temp_dir("long");
+    let tmp = TempDir::new("viz-long");
+    let dir = tmp.dir();
     let n = 96;
     let labels: Vec<String> = (0..n).map(|i| format!("tok{i}")).collect();
     let w: Vec<f32> = (0..n * n).map(|i| ((i * 31) % 97) as f32 / 97.0).collect();
@@ -155,12 +105,13 @@ fn long_sequences_rotate_and_thin_their_labels() {
         .unwrap()
         .range(0.0, 1.0)
         .unwrap();
-    check_figure(&fig, &dir, "long", &["Long", "tok0"]);
+    check_figure(&fig, dir, "long", &["Long", "tok0"]);
 }
 
 #[test]
 fn line_figures() {
-    let dir = temp_dir("lines");
+    let tmp = TempDir::new("viz-lines");
+    let dir = tmp.dir();
     let d = demo::seed_figure_data(3);
     let rows: Vec<Vec<f32>> = d
         .head_weights
@@ -170,14 +121,14 @@ fn line_figures() {
     let lines = qkv_viz::QueryAttentionLines::new(&rows, "Attention Distribution").unwrap();
     check_figure(
         &lines,
-        &dir,
+        dir,
         "lines",
         &["Attention Distribution", "Head 1", "Head 4"],
     );
     let soft = qkv_viz::SoftmaxScaling::new(&d.softmax_x, &d.softmax_curves).unwrap();
     check_figure(
         &soft,
-        &dir,
+        dir,
         "softmax",
         &["Effect of Scaling on Softmax", "scale=0.5", "scale=4.0"],
     );
@@ -189,7 +140,8 @@ fn line_figures() {
 
 #[test]
 fn grid_and_layers() {
-    let dir = temp_dir("grid");
+    let tmp = TempDir::new("viz-grid");
+    let dir = tmp.dir();
     let labels = tokens();
     let n = labels.len();
     // Twelve heads (BERT-base) of softmax rows.
@@ -210,7 +162,7 @@ fn grid_and_layers() {
     assert_eq!(grid.size(), (4 * 420 + 90, 3 * 420 + 44));
     check_figure(
         &grid,
-        &dir,
+        dir,
         "grid",
         &["Layer 1", "Head 1", "Head 12", "river"],
     );
@@ -218,7 +170,7 @@ fn grid_and_layers() {
     let per_layer: Vec<Vec<f32>> = heads.iter().map(|w| w[3 * n..4 * n].to_vec()).collect();
     let across =
         qkv_viz::TokenAcrossLayers::new(&per_layer, Some(&labels), "Query \"bank\"").unwrap();
-    check_figure(&across, &dir, "layers", &["Layer 12", "bank"]);
+    check_figure(&across, dir, "layers", &["Layer 12", "bank"]);
     qkv_viz::write_token_across_layers(dir.join("x.png"), &per_layer, None, "t").unwrap();
     qkv_viz::write_attention_grid(dir.join("g.png"), &heads[..6], n, None, "t").unwrap();
     check_png(&dir.join("g.png"), (3 * 420 + 90, 2 * 420 + 44));
@@ -226,7 +178,8 @@ fn grid_and_layers() {
 
 #[test]
 fn six_panel_figure_png_and_svg() {
-    let dir = temp_dir("six");
+    let tmp = TempDir::new("viz-six");
+    let dir = tmp.dir();
     let d = demo::seed_figure_data(42);
     qkv_viz::six_panel_figure(&d, dir.join("six.png")).unwrap();
     check_png(&dir.join("six.png"), (1600, 1200));
@@ -255,7 +208,7 @@ fn panels_compose_into_a_caller_grid() {
         qkv_viz::softmax_scaling(&cells[1], &d.softmax_x, &d.softmax_curves).unwrap();
         root.present().unwrap();
     }
-    assert!(variance(&buf) > 200.0);
+    assert!(grey_variance(&buf) > 200.0);
     // In-memory rendering through the Figure trait.
     let fig = qkv_viz::SoftmaxScaling::new(&d.softmax_x, &d.softmax_curves).unwrap();
     let bytes = fig.render_png((300, 200)).unwrap();
@@ -265,7 +218,8 @@ fn panels_compose_into_a_caller_grid() {
 
 #[test]
 fn bad_inputs_are_errors_not_panics() {
-    let dir = temp_dir("errors");
+    let tmp = TempDir::new("viz-errors");
+    let dir = tmp.dir();
     let pe = demo::positional_encoding(5, 4);
     let out = dir.join("never.png");
 

@@ -1,26 +1,13 @@
-//! `qkv bench gemm`: qkv's packed GEMM beside matrixmultiply on the shapes transformers use.
+//! `qkv bench gemm`: qkv's packed GEMM beside matrixmultiply on the shapes transformers use
+//! ([`qkv_testkit::shapes::GEMM`]).
 
-use crate::bench::Common;
-use crate::report::{self, r3, Row};
+use super::options::Common;
+use super::report::{self, r3, Row};
 use qkv_core::perf::{fma_peak_gflops_threads, interleaved};
 use qkv_core::{gemm_packed, with_threads, GemmOptions, Isa, MatMut, MatRef, PackedMatrix};
-use rand::{Rng, SeedableRng};
+use qkv_testkit::rng::rand_vec;
+use qkv_testkit::shapes;
 use serde_json::Value;
-
-/// (M, K, N): MiniLM QKV / FFN up / FFN down at seq 128, BERT-base at seq 512, a square.
-pub const SHAPES: [(usize, usize, usize); 6] = [
-    (128, 384, 1152),
-    (128, 384, 1536),
-    (128, 1536, 384),
-    (512, 768, 768),
-    (512, 768, 3072),
-    (2048, 2048, 2048),
-];
-
-fn rand_vec(len: usize, seed: u64) -> Vec<f32> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..len).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
-}
 
 /// Measures every shape and prints one row each.
 pub fn run(c: &Common) -> anyhow::Result<()> {
@@ -42,7 +29,7 @@ pub fn measure(c: &Common) -> anyhow::Result<Vec<Row>> {
     let mut measured = Vec::new();
     let shapes: Vec<(usize, usize, usize)> = match &c.shape {
         Some(s) => vec![parse_shape(s)?],
-        None => SHAPES.to_vec(),
+        None => shapes::GEMM.to_vec(),
     };
     for (i, &(m, k, n)) in shapes.iter().enumerate() {
         let a = rand_vec(m * k, 2 * i as u64);

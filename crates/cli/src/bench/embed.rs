@@ -3,8 +3,8 @@
 //! batch (24 inputs truncated at the model's maximum length). Embeddings are checked against
 //! the batch's expected ones before anything is timed.
 
-use crate::bench::Common;
-use crate::report::{self, r3, Row};
+use super::options::Common;
+use super::report::{self, r3, Row};
 use anyhow::{bail, Context, Result};
 use qkv_core::perf::interleaved;
 use qkv_core::with_threads;
@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 /// The benchmark batch shipped with qkv (32 English sentences of 12–20 words).
-const BATCH32: &str = include_str!("../../encoder/tests/fixtures/bench/minilm_batch32.json");
+const BATCH32: &str = include_str!("../../../encoder/tests/fixtures/bench/minilm_batch32.json");
 
 #[derive(serde::Deserialize)]
 struct Batch {

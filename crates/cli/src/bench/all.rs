@@ -7,20 +7,21 @@
 //! `attention_seq` (one 12-head, d_head 64 sequence at lengths 32…4096, fused and unfused) and
 //! `embed_batch` (the 32-sentence MiniLM batch embedded in forward passes of 1…32 sentences).
 
-use crate::bench::Common;
-use crate::report::{self, r3, Row};
-use crate::{bench_attention, bench_embed, bench_encoder, bench_gemm};
+use super::options::Common;
+use super::report::{self, r3, Row};
+use super::{attention, embed, encoder, gemm};
 use anyhow::{bail, Context, Result};
 use qkv_core::ops::attention::{attention, AttentionParams, Mask, QkvView, Seq};
 use qkv_core::perf::interleaved;
 use qkv_core::{with_threads, Isa};
 use qkv_encoder::{EmbedOptions, SentenceEncoder};
-use rand::{Rng, SeedableRng};
+use qkv_testkit::rng::rand_vec;
+use qkv_testkit::unfused::unfused_attention;
 use serde_json::Value;
 use std::path::PathBuf;
 
 /// The benchmark batch shipped with qkv (the one `qkv bench embed` uses).
-const BATCH32: &str = include_str!("../../encoder/tests/fixtures/bench/minilm_batch32.json");
+const BATCH32: &str = include_str!("../../../encoder/tests/fixtures/bench/minilm_batch32.json");
 
 /// Every bench `--only` accepts; the default runs the first four (embed only with `--model`).
 const BENCHES: [&str; 6] = [
@@ -58,10 +59,10 @@ pub fn run(a: &AllArgs) -> Result<()> {
     let ctx = Tags::new();
     for bench in chosen {
         let rows = match bench {
-            "gemm" => bench_gemm::measure(&a.common)?,
-            "attention" => bench_attention::measure(&a.common)?,
-            "encoder" => bench_encoder::measure(&a.common)?,
-            "embed" => bench_embed::measure(&embed_args(a)?)?,
+            "gemm" => gemm::measure(&a.common)?,
+            "attention" => attention::measure(&a.common)?,
+            "encoder" => encoder::measure(&a.common)?,
+            "embed" => embed::measure(&embed_args(a)?)?,
             "attention_seq" => attention_seq(&a.common)?,
             "embed_batch" => embed_batch(a)?,
             other => unreachable!("validated bench name {other}"),
@@ -107,8 +108,8 @@ fn chosen(a: &AllArgs) -> Result<Vec<&'static str>> {
         .collect())
 }
 
-fn embed_args(a: &AllArgs) -> Result<bench_embed::EmbedBenchArgs> {
-    Ok(bench_embed::EmbedBenchArgs {
+fn embed_args(a: &AllArgs) -> Result<embed::EmbedBenchArgs> {
+    Ok(embed::EmbedBenchArgs {
         model: a.model.clone().context("embed needs --model DIR")?,
         common: a.common.clone(),
     })
@@ -165,10 +166,7 @@ fn attention_seq(c: &Common) -> Result<Vec<Row>> {
     let w = heads * d;
     let mut rows = Vec::new();
     for &seq in &SEQ_SWEEP {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seq as u64);
-        let qkv: Vec<f32> = (0..seq * 3 * w)
-            .map(|_| rng.gen_range(-1.0f32..1.0))
-            .collect();
+        let qkv = rand_vec(seq * 3 * w, seq as u64);
         let seqs = [Seq { start: 0, len: seq }];
         let params = AttentionParams::new(heads, d);
         let mut out1 = vec![0.0f32; seq * w];
@@ -193,8 +191,10 @@ fn attention_seq(c: &Common) -> Result<Vec<Row>> {
                 )
                 .expect("shapes were built to fit")
             };
-            let mut naive =
-                || bench_attention::unfused(&qkv, &seqs, heads, d, false, &mut out2, &mut scores);
+            let mut naive = || {
+                unfused_attention(&qkv, &seqs, heads, d, false, &mut out2, &mut scores)
+                    .expect("shapes were built to fit")
+            };
             interleaved(2, reps, &mut [&mut fused, &mut naive])
         })?;
         rows.push(Row(vec![

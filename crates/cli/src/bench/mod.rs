@@ -1,0 +1,51 @@
+//! `qkv bench …`: each subcommand measures qkv beside its comparison in the same run.
+//!
+//! One file per bench (`gemm`, `attention`, `encoder`, `embed`), `all` running them together,
+//! `report` printing rows, `options` the arguments they share. Imports run one way: this file
+//! dispatches to the benches, `all` calls the others' `measure`, and every bench uses only
+//! `options` and `report` (no file imports one that imports it back). The shapes and random
+//! layers come from `qkv_testkit::shapes` / `qkv_testkit::layers`, the same table the criterion
+//! benches in `benches/` measure.
+
+mod all;
+mod attention;
+mod embed;
+mod encoder;
+mod gemm;
+mod options;
+mod report;
+
+use clap::{Args, Subcommand};
+
+/// `qkv bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// GEMM: qkv (weights pre-packed) beside matrixmultiply, with the measured FMA peak.
+    Gemm(options::Common),
+    /// Attention: qkv's fused kernel beside an unfused GEMM + softmax + GEMM version.
+    Attention(options::Common),
+    /// One encoder layer (post-norm, ReLU) on encoder shapes, incl. a half-padded batch.
+    Encoder(options::Common),
+    /// Sentence embeddings of a model directory on the MiniLM benchmark batch.
+    Embed(embed::EmbedBenchArgs),
+    /// Every bench above in one run (embed with --model), each row tagged with its ISA, CPU
+    /// and qkv version.
+    All(all::AllArgs),
+}
+
+/// Runs the chosen benchmark.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        What::Gemm(c) => gemm::run(&c),
+        What::Attention(c) => attention::run(&c),
+        What::Encoder(c) => encoder::run(&c),
+        What::Embed(a) => embed::run(&a),
+        What::All(a) => all::run(&a),
+    }
+}
