@@ -3,7 +3,7 @@
 //!
 //! - [`bert`]: the BERT-shaped encoders (BERT, MiniLM, RoBERTa, XLM-R, CamemBERT, MPNet and,
 //!   through [`distilbert`]'s config, DistilBERT);
-//! - [`modernbert`]: ModernBERT;
+//! - [`modernbert`]: the ModernBERT family;
 //! - [`heads`]: sequence-classification heads (cross-encoder rerankers, classifiers);
 //! - [`config`]: `config.json` → the family ([`ModelConfig`]), and [`Model`], any family.
 

@@ -110,8 +110,7 @@ mod tests {
 
     #[test]
     fn buckets_match_pytorch() {
-        for w in 0..TORCH.len() {
-            let (from, bucket) = TORCH[w];
+        for (w, &(from, bucket)) in TORCH.iter().enumerate() {
             let to = TORCH.get(w + 1).map_or(1100, |n| n.0 - 1);
             for rel in from..=to {
                 assert_eq!(relative_bucket(rel, 32, 128), bucket, "rel {rel}");
