@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Python package's CI: a venv with maturin, numpy, pytest, Ray, PySpark, pandas and
-# pyarrow (Java 17 is on the machine for Spark); the wheel built with maturin (the bench
+# pyarrow (Java 17 is on the machine for Spark); the wheel built with maturin (the `wheel`
 # profile: release with thin LTO, minutes on 2 cores instead of the fat-LTO release build's
 # tens); the wheel installed alone into a bare venv to prove it needs nothing but numpy; and
 # pytest over crates/python/tests (API, errors, threads and GIL, bits equal to `qkv embed`,
@@ -22,11 +22,11 @@ echo "== python: venv $VENV"
     -r crates/python/requirements-ci.txt
 java -version 2>&1 | head -n1
 
-echo "== python: wheel (maturin, bench profile) and the qkv CLI (for the bit-for-bit test)"
+echo "== python: wheel (maturin, wheel profile) and the qkv CLI (for the bit-for-bit test)"
 rm -rf "$WHEELS"
-"$VENV/bin/maturin" build --profile bench -m crates/python/Cargo.toml -o "$WHEELS" \
+"$VENV/bin/maturin" build --profile wheel -m crates/python/Cargo.toml -o "$WHEELS" \
     --interpreter "$VENV/bin/python"
-cargo build --profile bench -p qkv-cli
+cargo build --profile wheel -p qkv-cli
 WHEEL="$(ls "$WHEELS"/qkv-*.whl)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall \
     --no-deps "$WHEEL"
@@ -50,7 +50,7 @@ if [[ -z "${QKV_MODEL_DIR:-}" ]]; then
     QKV_MODEL_DIR="$(scripts/fetch_model.sh | tail -n1)"
 fi
 export QKV_MODEL_DIR QKV_REQUIRE_MODEL=1 QKV_REQUIRE_ENGINES=1
-export QKV_BIN="$PWD/target/bench/qkv"
+export QKV_BIN="$PWD/target/wheel/qkv"
 [[ "${1:-}" == "--" ]] && shift
 set +e
 (cd crates/python && "$VENV/bin/python" -m pytest tests -p no:cacheprovider -ra "$@")

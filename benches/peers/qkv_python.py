@@ -6,10 +6,10 @@ embed, medians of interleaved repetitions) and then times `SentenceEncoder.encod
 batch in this process (tokenization included, batch_size=32, median of --reps), alternating
 which goes first. Prints one JSON row per round and a summary with the medians and the ratio
 python / CLI. Needs the `qkv` wheel installed (scripts/ci_python.sh or maturin) and the CLI
-built with the same profile (`cargo build --profile bench -p qkv-cli`); if sentence-transformers
+built with the same profile (`cargo build --profile wheel -p qkv-cli`); if sentence-transformers
 is importable, it is timed too (nothing is installed for it).
 
-    python benches/peers/qkv_python.py --qkv target/bench/qkv --model "$MODEL" \
+    python benches/peers/qkv_python.py --qkv target/wheel/qkv --model "$MODEL" \
         --threads 1,2 --rounds 5 --reps 15
 """
 
