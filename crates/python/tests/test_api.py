@@ -143,12 +143,22 @@ def test_prompts(prompt_dir):
         m.encode(["sat"], prompt_name="passage")
 
 
-def test_default_prompt(prompt_dir):
+def test_default_prompt(prompt_dir, tiny_dir):
     cfg = os.path.join(prompt_dir, "config_sentence_transformers.json")
     with open(cfg, "w") as f:
         json.dump({"prompts": {"query": "the cat "}, "default_prompt_name": "query"}, f)
     m = qkv.SentenceEncoder(prompt_dir)
-    assert np.array_equal(m.encode("sat"), m.encode("the cat sat", prompt_name=None))
+    plain = qkv.SentenceEncoder(tiny_dir)
+    assert np.array_equal(m.encode("sat"), plain.encode("the cat sat"))
+    assert np.array_equal(m.encode("sat", prompt_name="query"), plain.encode("the cat sat"))
+
+
+def test_bad_prompt_config(prompt_dir):
+    cfg = os.path.join(prompt_dir, "config_sentence_transformers.json")
+    with open(cfg, "w") as f:
+        json.dump({"prompts": {"query": "q: "}, "default_prompt_name": "passage"}, f)
+    with pytest.raises(RuntimeError, match="default_prompt_name \"passage\" names no prompt"):
+        qkv.SentenceEncoder(prompt_dir)
 
 
 def test_no_prompts(tiny_dir):
