@@ -16,8 +16,8 @@ install the qkv wheel on each node, put the model directory at the same path on 
 (or on shared storage) and run the same command with ``--address auto``; see
 docs/scale-out.md.
 
-A worker that dies mid-job is restarted (``max_restarts``) and its batch retried
-(``max_task_retries``): the output is complete and, since a text's embedding does not depend
+A worker that dies mid-job is restarted and its batch retried (Ray Data's actor pools default
+to ``max_restarts=-1`` and ``max_task_retries=-1``): the output is complete and, since a text's embedding does not depend
 on its batch, identical to an undisturbed run.
 """
 
@@ -69,7 +69,7 @@ def read_input(path: str, id_column: str = "id", text_column: str = "text"):
         os.path.isdir(path) and any(f.endswith(".parquet") for f in os.listdir(path))
     )
     if parquet:
-        ds = ray.data.read_parquet(path, columns=[id_column, text_column])
+        ds = ray.data.read_parquet(path).select_columns([id_column, text_column])
         if (id_column, text_column) != ("id", "text"):
             ds = ds.rename_columns({id_column: "id", text_column: "text"})
         return ds
@@ -84,20 +84,24 @@ def embed_dataset(
     threads: int = 1,
     batch_size: int = 32,
     rows_per_call: int = 1024,
-    max_restarts: int = 3,
     embedder: type = Embedder,
 ):
     """Adds embeddings to a Dataset of (id, text): ``workers`` actors of ``threads`` CPUs."""
+    import ray
+
+    # Blocks of at most `rows_per_call` rows (streaming, no shuffle): a large file read as
+    # one block would otherwise keep all but one actor idle.
+    ds = ds.repartition(target_num_rows_per_block=rows_per_call)
     return ds.map_batches(
         embedder,
         fn_constructor_kwargs={"model": model, "threads": threads, "batch_size": batch_size},
         batch_size=rows_per_call,
         batch_format="pyarrow",
-        concurrency=workers,
+        compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=threads,
-        # A dead actor is restarted and its unfinished batches run again.
-        max_restarts=max_restarts,
-        max_task_retries=max_restarts,
+        # Fault tolerance comes from Ray Data's actor-pool defaults: max_restarts=-1 and
+        # max_task_retries=-1 (a dead actor is restarted and its unfinished batches run
+        # again). Passing them here is deprecated since Ray 2.60 (`ray_remote_args`).
     )
 
 
@@ -145,7 +149,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     if a.address:
         ray.init(address=a.address)
     else:
-        ray.init(num_cpus=a.workers * a.threads)
+        # The actors' CPUs plus one for the read and write tasks: with none left over, the
+        # actors hold every CPU and the reads that would feed them never start.
+        ray.init(num_cpus=a.workers * a.threads + 1)
     start = time.perf_counter()
     n = run(a.model, a.input, a.output, a.workers, a.threads, a.batch_size,
             a.rows_per_call, a.id_column, a.text_column)

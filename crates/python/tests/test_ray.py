@@ -1,4 +1,4 @@
-"""examples/ray_embed.py on a local Ray cluster of 2 CPUs with 2 actors: 5,000 sentences
+"""examples/ray_embed.py on a local Ray cluster with 2 actors: 5,000 sentences
 (tiny BERT fixture), output equal to single-process `encode` bit for bit, rows matched by id;
 and again with an actor killed mid-job (restarted, its batch retried)."""
 
@@ -15,8 +15,10 @@ ray = engine("ray")
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     marker = tmp_path_factory.mktemp("ray") / "killed"
+    # 2 actors of 1 CPU, and 1 CPU for the read and write tasks (Ray's CPUs are logical:
+    # the machine has 2 cores).
     ray.init(
-        num_cpus=2,
+        num_cpus=3,
         include_dashboard=False,
         runtime_env={
             "env_vars": {
