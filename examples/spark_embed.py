@@ -89,8 +89,12 @@ def session(master: str = "local[2]", threads: int = 1, max_failures: int = 4, a
     """A SparkSession where each task gets ``threads`` CPUs."""
     from pyspark.sql import SparkSession
 
+    builder = SparkSession.builder
+    if master.startswith("local"):
+        # Local Python workers run this interpreter (its venv has qkv), not `python3` on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (
-        SparkSession.builder.master(master)
+        builder.master(master)
         .appName(app)
         .config("spark.task.cpus", str(threads))
         .config("spark.task.maxFailures", str(max_failures))

@@ -22,11 +22,12 @@ echo "== python: venv $VENV"
     -r crates/python/requirements-ci.txt
 java -version 2>&1 | head -n1
 
+# The CLI in the test profile: .ci/run's `cargo test --workspace` has already built it.
 echo "== python: wheel (maturin, wheel profile) and the qkv CLI (for the bit-for-bit test)"
 rm -rf "$WHEELS"
 "$VENV/bin/maturin" build --profile wheel -m crates/python/Cargo.toml -o "$WHEELS" \
     --interpreter "$VENV/bin/python"
-cargo build --profile wheel -p qkv-cli
+cargo build --profile test -p qkv-cli
 WHEEL="$(ls "$WHEELS"/qkv-*.whl)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall \
     --no-deps "$WHEEL"
@@ -50,7 +51,7 @@ if [[ -z "${QKV_MODEL_DIR:-}" ]]; then
     QKV_MODEL_DIR="$(scripts/fetch_model.sh | tail -n1)"
 fi
 export QKV_MODEL_DIR QKV_REQUIRE_MODEL=1 QKV_REQUIRE_ENGINES=1
-export QKV_BIN="$PWD/target/wheel/qkv"
+export QKV_BIN="$PWD/target/debug/qkv"
 [[ "${1:-}" == "--" ]] && shift
 set +e
 (cd crates/python && "$VENV/bin/python" -m pytest tests -p no:cacheprovider -ra "$@")

@@ -3,6 +3,7 @@ and the bit-for-bit comparison of a pipeline's Parquet output with it."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -28,10 +29,14 @@ def texts() -> list[str]:
     return corpus(N_SENTENCES, seed=2024)
 
 
+@functools.lru_cache(maxsize=None)
 def reference(model: str) -> np.ndarray:
+    """Single-process `encode` of the corpus (one read-only array, computed once)."""
     import qkv
 
-    return qkv.SentenceEncoder(model).encode(texts(), batch_size=32)
+    ref = qkv.SentenceEncoder(model).encode(texts(), batch_size=32)
+    ref.flags.writeable = False
+    return ref
 
 
 def read_output(path: str) -> tuple[list, np.ndarray]:
