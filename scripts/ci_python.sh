@@ -54,7 +54,7 @@ export QKV_MODEL_DIR QKV_REQUIRE_MODEL=1 QKV_REQUIRE_ENGINES=1
 export QKV_BIN="$PWD/target/debug/qkv"
 [[ "${1:-}" == "--" ]] && shift
 set +e
-(cd crates/python && "$VENV/bin/python" -m pytest tests -p no:cacheprovider -ra "$@")
+(cd crates/python && "$VENV/bin/python" -m pytest tests -p no:cacheprovider -ra --durations=10 "$@")
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then
