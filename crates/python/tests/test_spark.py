@@ -18,6 +18,7 @@ def spark(tmp_path_factory):
     import spark_embed
 
     marker = tmp_path_factory.mktemp("spark") / "killed"
+    os.environ["QKV_TEST_LOG_DIR"] = str(tmp_path_factory.mktemp("loads"))
     # Local-mode Python workers inherit the driver's environment through the JVM.
     os.environ["PYTHONPATH"] = WORKER_PATH
     os.environ["QKV_TEST_KILL_ID"] = "2500"
@@ -46,14 +47,25 @@ def test_spark_parquet_two_workers(spark, corpus_parquet, tiny_dir, tmp_path):
     assert_same_bits(*read_output(out), int, reference(tiny_dir))
 
 
-def test_spark_text_input(spark, tiny_dir, tmp_path):
+def test_spark_text_input_one_model_per_worker(spark, tiny_dir, tmp_path):
+    import faults
     import spark_embed
 
     src = tmp_path / "lines.txt"
     src.write_text("\n".join(texts()[:700]) + "\n", encoding="utf-8")
     out = str(tmp_path / "out")
-    n = spark_embed.run(spark[0], tiny_dir, str(src), out, threads=1, partitions=4)
+    n = spark_embed.run(spark[0], tiny_dir, str(src), out, threads=1, partitions=6,
+                        body=faults.recording_partitions)
     assert n == 700
+    # 6 partitions on at most a few reused Python workers, each with a single model object.
+    logs = os.environ["QKV_TEST_LOG_DIR"]
+    seen = [open(os.path.join(logs, f)).read().split() for f in os.listdir(logs)]
+    assert len(seen) == 6
+    models = {}
+    for pid, model in seen:
+        models.setdefault(pid, set()).add(model)
+    assert all(len(m) == 1 for m in models.values()), models
+    assert len(models) < 6, "no Python worker was reused"
 
     def line(i):
         name, k = i.rsplit(":", 1)
