@@ -55,10 +55,24 @@ def embedding_table(ids: Any, emb: np.ndarray) -> pa.Table:
     return pa.table({"id": ids, "embedding": pa.ListArray.from_arrays(offsets, flat)})
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines as `qkv embed` reads them: split at "\n", a trailing "\r" dropped, no empty
+    last line for a final newline."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [t[:-1] if t.endswith("\r") else t for t in lines]
+
+
 def _text_lines(row: dict[str, Any]) -> list[dict[str, Any]]:
     name = os.path.basename(row["path"])
-    lines = row["bytes"].decode("utf-8", errors="replace").splitlines()
-    return [{"id": f"{name}:{i}", "text": t} for i, t in enumerate(lines, start=1)]
+    # Strict UTF-8: invalid bytes fail the task with the file's name instead of being
+    # embedded as some other text.
+    try:
+        text = row["bytes"].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{row['path']}: invalid UTF-8 at byte {e.start}") from None
+    return [{"id": f"{name}:{i}", "text": t} for i, t in enumerate(split_lines(text), start=1)]
 
 
 def read_input(path: str, id_column: str = "id", text_column: str = "text"):

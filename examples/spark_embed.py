@@ -55,6 +55,15 @@ def embed_partitions(
         yield pd.DataFrame({"id": df["id"].to_numpy(), "embedding": list(emb)})
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines as `qkv embed` reads them: split at "\n", a trailing "\r" dropped, no empty
+    last line for a final newline."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [t[:-1] if t.endswith("\r") else t for t in lines]
+
+
 def read_input(spark, path: str, id_column: str = "id", text_column: str = "text"):
     """A DataFrame of (id, text) from text files or Parquet (by extension or folder)."""
     parquet = path.endswith(".parquet") or (
@@ -66,7 +75,7 @@ def read_input(spark, path: str, id_column: str = "id", text_column: str = "text
 
     def lines(item):
         name = os.path.basename(item[0])
-        return [(f"{name}:{i}", t) for i, t in enumerate(item[1].splitlines(), start=1)]
+        return [(f"{name}:{i}", t) for i, t in enumerate(split_lines(item[1]), start=1)]
 
     # Whole files, so that line numbers are known.
     rdd = spark.sparkContext.wholeTextFiles(path).flatMap(lines)
