@@ -110,6 +110,7 @@ def session(master: str = "local[2]", threads: int = 1, max_failures: int = 4, a
         .config("spark.python.worker.reuse", "true")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "1024")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
 
