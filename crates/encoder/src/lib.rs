@@ -9,8 +9,9 @@
 //! | to … | use |
 //! |---|---|
 //! | embed sentences with a sentence-transformers directory | [`SentenceEncoder`], [`EmbedOptions`], [`Embeddings`], [`Pooling`] |
+//! | load at bf16 or int8 | [`LoadOptions`], [`Precision`], [`PrecisionPlan`] |
 //! | load a BERT-family model and run it on token ids | [`BertModel`], [`BertConfig`], [`TokenSeq`], [`Weights`], [`Tokenizer`], [`ModelDir`] |
-//! | run encoder layers on your own weights | [`EncoderLayer`], [`LayerConfig`], [`LayerWeights`], [`Encoder`], [`Batch`], [`Mask`] |
+//! | run encoder layers on your own weights | [`EncoderLayer`], [`LayerConfig`], [`LayerWeights`], [`Encoder`], [`Batch`], [`Mask`], [`Linear`], [`LinearSpec`] |
 //! | handle failures | [`Error`], [`Result`] |
 //!
 //! Text to embeddings (needs a model directory, e.g. from `scripts/fetch_model.sh`):
@@ -62,7 +63,8 @@ pub use error::{Error, Result};
 pub use io::{Encoding, Tokenizer, Weights, WeightsView};
 pub use models::bert::{BertConfig, BertModel, HiddenAct};
 pub use nn::{
-    Batch, Encoder, EncoderLayer, LayerConfig, LayerNorm, LayerWeights, Mask, TokenSeq, Workspace,
+    Batch, Encoder, EncoderLayer, LayerConfig, LayerNorm, LayerWeights, Linear, LinearSpec, Mask,
+    Precision, PrecisionPlan, TokenSeq, Workspace,
 };
 pub use qkv_core::ops::activation::Activation;
-pub use sentence::{EmbedOptions, Embeddings, ModelDir, Pooling, SentenceEncoder};
+pub use sentence::{EmbedOptions, Embeddings, LoadOptions, ModelDir, Pooling, SentenceEncoder};

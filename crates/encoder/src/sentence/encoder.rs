@@ -13,10 +13,11 @@
 //! # Ok::<(), qkv_encoder::Error>(())
 //! ```
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::tokenizer::{Encoding, Tokenizer};
 use crate::models::bert::model::BertModel;
 use crate::nn::batch::{Batch, TokenSeq};
+use crate::nn::precision::{Precision, PrecisionPlan};
 use crate::sentence::model_dir::ModelDir;
 use crate::sentence::pooling::{l2_normalize, pool, Pooling};
 use crate::sentence::scratch::{Scratch, ScratchPool};
@@ -61,6 +62,45 @@ pub struct EmbedOptions {
     pub batch_size: usize,
 }
 
+/// How a model is loaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LoadOptions {
+    /// Precision of the linear layers; `None`: the directory's (f32 for a plain checkpoint,
+    /// the saved precision for a directory written by `qkv quantize`, which loads only at it).
+    pub precision: Option<Precision>,
+    /// A plan to use instead of [`PrecisionPlan::recommended`] (for measuring choices); it
+    /// wins over `precision`. Ignored for a quantized directory, which loads with its own.
+    pub plan: Option<PrecisionPlan>,
+}
+
+impl LoadOptions {
+    /// Load at `p`.
+    pub fn precision(p: Precision) -> Self {
+        LoadOptions {
+            precision: Some(p),
+            plan: None,
+        }
+    }
+
+    /// The plan to load `dir` with, or an error when a quantized directory is asked for
+    /// another precision.
+    pub fn plan_for(&self, dir: &ModelDir) -> Result<PrecisionPlan> {
+        match (&dir.quantized, self.precision) {
+            (Some(saved), Some(p)) if p != saved.precision => Err(Error::Config(format!(
+                "{} holds {} weights (qkv_quantization.json) and loads only at {}, not {p}; \
+                 load the original checkpoint for {p}",
+                dir.root.display(),
+                saved.precision,
+                saved.precision
+            ))),
+            (Some(saved), _) => Ok(*saved),
+            (None, p) => Ok(self
+                .plan
+                .unwrap_or_else(|| PrecisionPlan::recommended(p.unwrap_or_default()))),
+        }
+    }
+}
+
 /// A sentence-transformers model ready to embed text.
 pub struct SentenceEncoder {
     dir: ModelDir,
@@ -79,10 +119,24 @@ impl std::fmt::Debug for SentenceEncoder {
 
 impl SentenceEncoder {
     /// Loads a model directory (config.json, model.safetensors, tokenizer.json, and the
-    /// sentence-transformers files when present).
+    /// sentence-transformers files when present) at the directory's precision (f32 for a
+    /// plain checkpoint).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        SentenceEncoder::open_with(dir, &LoadOptions::default())
+    }
+
+    /// [`SentenceEncoder::open`] with options: the precision of the linear layers.
+    ///
+    /// ```no_run
+    /// use qkv_encoder::{LoadOptions, Precision, SentenceEncoder};
+    /// let model = SentenceEncoder::open_with("all-MiniLM-L6-v2", &LoadOptions::precision(Precision::Int8))?;
+    /// assert_eq!(model.precision(), Precision::Int8);
+    /// # Ok::<(), qkv_encoder::Error>(())
+    /// ```
+    pub fn open_with(dir: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self> {
         let dir = ModelDir::open(dir)?;
-        let model = BertModel::load(&dir.weights()?, &dir.config)?;
+        let plan = opts.plan_for(&dir)?;
+        let model = BertModel::load_with(&dir.weights()?, &dir.config, &plan)?;
         let tokenizer = dir.tokenizer()?;
         Ok(SentenceEncoder {
             dir,
@@ -107,6 +161,10 @@ impl SentenceEncoder {
     /// Embedding width.
     pub fn dim(&self) -> usize {
         self.model.hidden_size()
+    }
+    /// The precision the model was loaded at.
+    pub fn precision(&self) -> Precision {
+        self.model.precision_plan().precision
     }
 
     /// Embeds texts with the directory's pooling and normalization.

@@ -10,6 +10,6 @@ pub mod model_dir;
 pub mod pooling;
 mod scratch;
 
-pub use encoder::{EmbedOptions, Embeddings, SentenceEncoder};
-pub use model_dir::ModelDir;
+pub use encoder::{EmbedOptions, Embeddings, LoadOptions, SentenceEncoder};
+pub use model_dir::{ModelDir, QUANTIZATION_FILE};
 pub use pooling::{l2_normalize, pool, Pooling};

@@ -5,11 +5,14 @@
 //! `config.json`, `model.safetensors`, `tokenizer.json` (required); `modules.json`,
 //! `1_Pooling/config.json`, `sentence_bert_config.json` (optional, with the defaults of a plain
 //! transformers checkpoint: mean pooling, no normalization, `min(512, max_position_embeddings)`).
+//! A directory written by `qkv quantize` also holds `qkv_quantization.json` (the precision its
+//! weights were saved at, and the plan; see [`QUANTIZATION_FILE`]).
 
 use crate::error::{Error, Result};
 use crate::io::tokenizer::Tokenizer;
 use crate::io::weights::Weights;
 use crate::models::bert::config::BertConfig;
+use crate::nn::precision::{Precision, PrecisionPlan};
 use crate::sentence::pooling::Pooling;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -31,6 +34,67 @@ pub struct ModelDir {
     pub normalize: bool,
     /// Truncation length in tokens, special tokens included.
     pub max_seq_length: usize,
+    /// The plan the weights were saved with, for a directory written by `qkv quantize`
+    /// (`qkv_quantization.json`); `None` for a plain checkpoint.
+    pub quantized: Option<PrecisionPlan>,
+}
+
+/// The file `qkv quantize` records a directory's precision in.
+pub const QUANTIZATION_FILE: &str = "qkv_quantization.json";
+
+/// `qkv_quantization.json`.
+#[derive(Deserialize, serde::Serialize)]
+pub(crate) struct QuantizationRecord {
+    pub format: String,
+    pub version: u32,
+    pub precision: String,
+    pub qkv: String,
+    pub attn_out: String,
+    pub ffn_in: String,
+    pub ffn_out: String,
+    pub smooth_alpha: Option<f32>,
+}
+
+impl QuantizationRecord {
+    pub(crate) const FORMAT: &'static str = "qkv-quantization";
+
+    pub(crate) fn from_plan(plan: &PrecisionPlan) -> Self {
+        QuantizationRecord {
+            format: Self::FORMAT.into(),
+            version: 1,
+            precision: plan.precision.name().into(),
+            qkv: plan.qkv.name().into(),
+            attn_out: plan.attn_out.name().into(),
+            ffn_in: plan.ffn_in.name().into(),
+            ffn_out: plan.ffn_out.name().into(),
+            smooth_alpha: plan.smooth_alpha,
+        }
+    }
+
+    /// The plan, or an error naming the file and the field.
+    fn plan(&self, path: &Path) -> Result<PrecisionPlan> {
+        let bad = |what: String| Error::Config(format!("{}: {what}", path.display()));
+        if self.format != Self::FORMAT || self.version != 1 {
+            return Err(bad(format!(
+                "format {:?} version {} (expected {:?} version 1)",
+                self.format,
+                self.version,
+                Self::FORMAT
+            )));
+        }
+        let p = |field: &str, v: &str| {
+            v.parse::<Precision>()
+                .map_err(|_| bad(format!("unknown precision {v:?} in `{field}`")))
+        };
+        Ok(PrecisionPlan {
+            precision: p("precision", &self.precision)?,
+            qkv: p("qkv", &self.qkv)?,
+            attn_out: p("attn_out", &self.attn_out)?,
+            ffn_in: p("ffn_in", &self.ffn_in)?,
+            ffn_out: p("ffn_out", &self.ffn_out)?,
+            smooth_alpha: self.smooth_alpha,
+        })
+    }
 }
 
 /// One entry of `modules.json`.
@@ -90,6 +154,12 @@ impl ModelDir {
             None => positions.min(512),
         };
 
+        let qpath = dir.join(QUANTIZATION_FILE);
+        let quantized = match read_json_opt::<QuantizationRecord>(&qpath)? {
+            Some(r) => Some(r.plan(&qpath)?),
+            None => None,
+        };
+
         Ok(ModelDir {
             root: dir.to_path_buf(),
             config,
@@ -98,6 +168,7 @@ impl ModelDir {
             pooling,
             normalize,
             max_seq_length,
+            quantized,
         })
     }
 
@@ -147,7 +218,7 @@ fn required(dir: &Path, name: &str) -> Result<PathBuf> {
 }
 
 /// Parses `path` if it exists; `None` when it does not.
-fn read_json_opt<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
+pub(crate) fn read_json_opt<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

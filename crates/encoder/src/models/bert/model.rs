@@ -5,23 +5,31 @@ use crate::error::Result;
 use crate::io::weights::Weights;
 use crate::models::bert::config::BertConfig;
 use crate::models::bert::embeddings::BertEmbeddings;
-use crate::models::bert::layer::load_layer;
+use crate::models::bert::layer::load_encoder_layer;
 use crate::nn::batch::{Batch, TokenSeq};
 use crate::nn::layer::{EncoderLayer, LayerConfig};
+use crate::nn::precision::PrecisionPlan;
 use crate::nn::stack::{Encoder, Workspace};
 
-/// A loaded BERT encoder. Weights are packed for the GEMM once, at load.
+/// A loaded BERT encoder. Weights are prepared for the GEMM once, at load.
 #[derive(Clone, Debug)]
 pub struct BertModel {
     cfg: BertConfig,
     embeddings: BertEmbeddings,
     encoder: Encoder,
+    plan: PrecisionPlan,
 }
 
 impl BertModel {
-    /// Loads every tensor named by `cfg` from `w` (names with or without `bert.`); a missing or
-    /// mis-shaped tensor is an error naming it with both shapes.
+    /// Loads every tensor named by `cfg` from `w` (names with or without `bert.`) in f32; a
+    /// missing or mis-shaped tensor is an error naming it with both shapes.
     pub fn load(w: &Weights, cfg: &BertConfig) -> Result<Self> {
+        BertModel::load_with(w, cfg, &PrecisionPlan::default())
+    }
+
+    /// [`BertModel::load`] with the projections prepared as `plan` says (int8 weights saved by
+    /// `qkv quantize` load as they are when the plan asks for int8).
+    pub fn load_with(w: &Weights, cfg: &BertConfig, plan: &PrecisionPlan) -> Result<Self> {
         cfg.validate()?;
         let root = if w.contains("bert.embeddings.word_embeddings.weight") {
             w.pp("bert")
@@ -36,15 +44,28 @@ impl BertModel {
             norm_first: false,
             eps: cfg.layer_norm_eps as f32,
         };
-        let layers = root.pp("encoder").pp("layer");
-        let layers = (0..cfg.num_hidden_layers)
-            .map(|i| EncoderLayer::new(layer_cfg, &load_layer(&layers.pp(i), &layer_cfg)?))
-            .collect::<Result<Vec<_>>>()?;
+        let embeddings = BertEmbeddings::load(&root.pp("embeddings"), cfg)?;
+        let views = root.pp("encoder").pp("layer");
+        let mut layers: Vec<EncoderLayer> = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            let input_norm = match layers.last() {
+                Some(l) => l.norms().1,
+                None => embeddings.norm(),
+            };
+            let layer = load_encoder_layer(&views.pp(i), &layer_cfg, plan, Some(input_norm))?;
+            layers.push(layer);
+        }
         Ok(BertModel {
-            embeddings: BertEmbeddings::load(&root.pp("embeddings"), cfg)?,
+            embeddings,
             encoder: Encoder::new(layers, None)?,
             cfg: cfg.clone(),
+            plan: *plan,
         })
+    }
+
+    /// The precision plan the projections were prepared with.
+    pub fn precision_plan(&self) -> &PrecisionPlan {
+        &self.plan
     }
 
     /// The configuration.
