@@ -111,6 +111,7 @@ fn embed_args(a: &AllArgs) -> Result<bench_embed::EmbedBenchArgs> {
     Ok(bench_embed::EmbedBenchArgs {
         model: a.model.clone().context("embed needs --model DIR")?,
         common: a.common.clone(),
+        precision: vec![qkv_encoder::Precision::F32],
     })
 }
 

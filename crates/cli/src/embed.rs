@@ -5,7 +5,7 @@ use crate::embed_output::{Format, Writer};
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use qkv_encoder::{EmbedOptions, Pooling, SentenceEncoder};
+use qkv_encoder::{EmbedOptions, LoadOptions, Pooling, Precision, SentenceEncoder};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -50,6 +50,10 @@ pub struct EmbedArgs {
     /// Do not L2-normalize (default: the model directory's choice).
     #[arg(long)]
     pub no_normalize: bool,
+    /// Precision of the linear layers: f32 (exact), bf16 or int8 (default: the directory's,
+    /// f32 for a plain checkpoint).
+    #[arg(long, value_parser = crate::precision::parse)]
+    pub precision: Option<Precision>,
 }
 
 /// Runs `qkv embed`.
@@ -64,8 +68,13 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
     if a.batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
     }
-    let model = SentenceEncoder::open(&a.model)
+    let load = LoadOptions {
+        precision: a.precision,
+        plan: None,
+    };
+    let model = SentenceEncoder::open_with(&a.model, &load)
         .with_context(|| format!("cannot load model {}", a.model.display()))?;
+    crate::precision::warn_if_slow(model.precision());
     let mut src = match (&a.input, a.text.is_empty()) {
         (Some(_), false) => anyhow::bail!("give texts as arguments or --input, not both"),
         (Some(p), true) => Source::open(p)?,

@@ -12,6 +12,8 @@ mod demo;
 mod embed;
 mod embed_input;
 mod embed_output;
+mod precision;
+mod quantize;
 mod report;
 mod viz;
 
@@ -38,6 +40,8 @@ enum Command {
     Viz(viz::VizArgs),
     /// Sentence embeddings from a model directory (sentence-transformers layout).
     Embed(embed::EmbedArgs),
+    /// Save a model directory with bf16 or int8 weights (loads without requantizing).
+    Quantize(quantize::QuantizeArgs),
 }
 
 fn main() {
@@ -47,6 +51,7 @@ fn main() {
         Command::Demo(args) => demo::run(args),
         Command::Viz(args) => viz::run(args),
         Command::Embed(args) => embed::run(args),
+        Command::Quantize(args) => quantize::run(args),
     };
     if let Err(e) = result {
         eprintln!("qkv: error: {e}");

@@ -9,7 +9,7 @@
 //! | to … | use |
 //! |---|---|
 //! | embed sentences with a sentence-transformers directory | [`SentenceEncoder`], [`EmbedOptions`], [`Embeddings`], [`Pooling`] |
-//! | load at bf16 or int8 | [`LoadOptions`], [`Precision`], [`PrecisionPlan`] |
+//! | load at bf16 or int8; save a quantized directory | [`LoadOptions`], [`Precision`], [`PrecisionPlan`]; [`quantize_dir`], [`QuantizeOptions`] |
 //! | load a BERT-family model and run it on token ids | [`BertModel`], [`BertConfig`], [`TokenSeq`], [`Weights`], [`Tokenizer`], [`ModelDir`] |
 //! | run encoder layers on your own weights | [`EncoderLayer`], [`LayerConfig`], [`LayerWeights`], [`Encoder`], [`Batch`], [`Mask`], [`Linear`], [`LinearSpec`] |
 //! | handle failures | [`Error`], [`Result`] |
@@ -67,4 +67,7 @@ pub use nn::{
     Precision, PrecisionPlan, TokenSeq, Workspace,
 };
 pub use qkv_core::ops::activation::Activation;
-pub use sentence::{EmbedOptions, Embeddings, LoadOptions, ModelDir, Pooling, SentenceEncoder};
+pub use sentence::{
+    quantize_dir, EmbedOptions, Embeddings, LoadOptions, ModelDir, Pooling, QuantizeOptions,
+    QuantizeReport, SentenceEncoder, QUANTIZATION_FILE,
+};

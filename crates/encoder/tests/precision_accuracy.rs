@@ -124,29 +124,33 @@ fn bf16_and_int8_meet_the_accuracy_targets() {
 fn explore_int8_plans() {
     let Some(dir) = model_dir() else { return };
     let base = PrecisionPlan::uniform(Precision::Int8);
+    let with = |f: &dyn Fn(&mut PrecisionPlan)| {
+        let mut p = base;
+        f(&mut p);
+        p
+    };
     let mut plans = vec![("int8 everywhere", base)];
-    for alpha in [0.25, 0.5, 0.75] {
-        let mut p = base;
-        p.smooth_alpha = Some(alpha);
-        plans.push((["smooth α=0.25", "smooth α=0.5", "smooth α=0.75"][(alpha * 4.0) as usize - 1], p));
+    if std::env::var("QKV_EXPLORE").as_deref() != Ok("smooth") {
+        for (tag, a) in [("α=0.25", 0.25), ("α=0.5", 0.5), ("α=0.75", 0.75)] {
+            plans.push((tag, with(&|p| p.smooth_alpha = Some(a))));
+        }
+        plans.push(("ffn_out bf16", with(&|p| p.ffn_out = Precision::Bf16)));
+        plans.push(("ffn_out f32", with(&|p| p.ffn_out = Precision::F32)));
+        plans.push(("attn_out bf16", with(&|p| p.attn_out = Precision::Bf16)));
+        plans.push(("qkv bf16", with(&|p| p.qkv = Precision::Bf16)));
+        plans.push(("ffn_in bf16", with(&|p| p.ffn_in = Precision::Bf16)));
+    } else {
+        for (tag, a) in [("α=0.85", 0.85), ("α=1", 1.0)] {
+            plans.push((tag, with(&|p| p.smooth_alpha = Some(a))));
+        }
+        plans.push((
+            "α=0.75, ffn_out bf16",
+            with(&|p| {
+                p.smooth_alpha = Some(0.75);
+                p.ffn_out = Precision::Bf16
+            }),
+        ));
     }
-    for (tag, keep) in [
-        ("ffn_out bf16", Precision::Bf16),
-        ("ffn_out f32", Precision::F32),
-    ] {
-        let mut p = base;
-        p.ffn_out = keep;
-        plans.push((tag, p));
-    }
-    let mut p = base;
-    p.attn_out = Precision::Bf16;
-    plans.push(("attn_out bf16", p));
-    let mut p = base;
-    p.qkv = Precision::Bf16;
-    plans.push(("qkv bf16", p));
-    let mut p = base;
-    p.ffn_in = Precision::Bf16;
-    plans.push(("ffn_in bf16", p));
     for (tag, plan) in plans {
         let opts = LoadOptions {
             precision: None,
