@@ -127,9 +127,16 @@ impl PrecisionPlan {
     }
 
     /// The measured choice for `p` (`docs/numerics_int8.md`, "Whole models"): f32 and bf16
-    /// everywhere; for int8, every projection int8 without smoothing.
+    /// everywhere; for int8, every projection int8, with SmoothQuant factors (α = 0.75) on the
+    /// two that follow a LayerNorm (QKV, FFN in). On all-MiniLM-L6-v2 against
+    /// sentence-transformers (600 varied sentences) smoothing lifts the worst cosine from
+    /// 0.9876 to 0.9924 at the same mean (0.9987) and speed.
     pub fn recommended(p: Precision) -> Self {
-        PrecisionPlan::uniform(p)
+        let mut plan = PrecisionPlan::uniform(p);
+        if p == Precision::Int8 {
+            plan.smooth_alpha = Some(0.75);
+        }
+        plan
     }
 
     /// The precision of one projection.
