@@ -61,12 +61,19 @@ fn load_checked(a: &EmbedBenchArgs, p: Precision, batch: &Batch) -> Result<Sente
     let texts: Vec<&str> = batch.sentences.iter().map(String::as_str).collect();
     let got = model.embed(&texts)?;
     if got.dim != batch.expected_embeddings[0].len() {
-        bail!("embedding width {} is not the batch's: is this all-MiniLM-L6-v2?", got.dim);
+        bail!(
+            "embedding width {} is not the batch's: is this all-MiniLM-L6-v2?",
+            got.dim
+        );
     }
     let (mut worst_abs, mut worst_cos) = (0.0f32, 1.0f64);
     for (i, e) in batch.expected_embeddings.iter().enumerate() {
         let g = got.row(i);
-        let m = g.iter().zip(e).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        let m = g
+            .iter()
+            .zip(e)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
         let dot: f64 = g.iter().zip(e).map(|(x, y)| *x as f64 * *y as f64).sum();
         let n = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
         worst_abs = worst_abs.max(m);

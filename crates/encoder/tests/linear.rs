@@ -54,8 +54,11 @@ fn every_precision_is_within_its_bound() {
                             let wr = &w[j * k..(j + 1) * k];
                             let dot: f64 =
                                 xr.iter().zip(wr).map(|(a, b)| *a as f64 * *b as f64).sum();
-                            let abs: f64 =
-                                xr.iter().zip(wr).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
+                            let abs: f64 = xr
+                                .iter()
+                                .zip(wr)
+                                .map(|(a, b)| (*a as f64 * *b as f64).abs())
+                                .sum();
                             let sw = wr.iter().fold(0f64, |a, v| a.max(v.abs() as f64)) / 127.0;
                             let sx: f64 = xr.iter().map(|v| v.abs() as f64).sum();
                             let sww: f64 = wr.iter().map(|v| v.abs() as f64).sum();
@@ -72,7 +75,9 @@ fn every_precision_is_within_its_bound() {
                                 Precision::F32 => 1e-6 * (k as f64 + 4.0) * (abs + 2.0),
                                 Precision::Bf16 => 2f64.powi(-7) * abs + 1e-5 * (abs + 2.0),
                                 Precision::Int8 => {
-                                    sw / 2.0 * sx + sa * sww + sa * sw / 2.0 * k as f64
+                                    sw / 2.0 * sx
+                                        + sa * sww
+                                        + sa * sw / 2.0 * k as f64
                                         + 1e-5 * (abs + 2.0)
                                 }
                             } * 1.13; // GELU's Lipschitz constant (≤ 1.13)
@@ -100,7 +105,11 @@ fn memory_and_shape_errors() {
     };
     assert_eq!(bytes(Precision::F32), 4 * n * k);
     // int8: one byte per weight (two where only the AVX2 kernel runs) plus per-channel data.
-    assert!(bytes(Precision::Int8) <= 2 * n * k + 16 * n, "{}", bytes(Precision::Int8));
+    assert!(
+        bytes(Precision::Int8) <= 2 * n * k + 16 * n,
+        "{}",
+        bytes(Precision::Int8)
+    );
     assert!(bytes(Precision::Bf16) <= 4 * n * k);
     for p in Precision::ALL {
         let e = Linear::new(&w[1..], n, k, None, &LinearSpec::new(p)).unwrap_err();

@@ -74,7 +74,10 @@ fn reference(path: &Path, name: &str) -> Vec<f32> {
 /// (golden 24, varied 600) agreement of `model`.
 fn measure(model: &SentenceEncoder) -> (Agreement, Agreement) {
     let golden = sentences(&fixtures().join("minilm/sentences.json"));
-    let want = reference(&fixtures().join("minilm/minilm_public.safetensors"), "sentence_embedding");
+    let want = reference(
+        &fixtures().join("minilm/minilm_public.safetensors"),
+        "sentence_embedding",
+    );
     let texts: Vec<&str> = golden.iter().map(String::as_str).collect();
     let g = agreement(&model.embed(&texts).unwrap().data, &want, false);
     let varied = sentences(&fixtures().join("precision/sentences_600.json"));

@@ -118,7 +118,9 @@ fn check_model(dir: &std::path::Path, texts: &[&str]) {
 fn tiny_bert_every_precision_is_bit_identical() {
     let texts: Vec<String> = (0..40)
         .map(|i| {
-            let words = ["the", "cat", "sat", "on", "a", "mat", "hello", "world", "fox"];
+            let words = [
+                "the", "cat", "sat", "on", "a", "mat", "hello", "world", "fox",
+            ];
             (0..1 + (i * 7) % 23)
                 .map(|j| words[(i + j * 3) % words.len()])
                 .collect::<Vec<_>>()

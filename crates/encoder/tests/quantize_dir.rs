@@ -41,7 +41,12 @@ fn saved_directories_load_bit_identical_to_quantizing_at_load() {
         // 2 layers × 4 projections; QKV is three tensors, counted once.
         assert_eq!((r.converted, r.plan.precision), (2 * 6, p));
         assert!(r.bytes_out < r.bytes_in, "{} → {}", r.bytes_in, r.bytes_out);
-        for f in ["config.json", "tokenizer.json", "modules.json", "1_Pooling/config.json"] {
+        for f in [
+            "config.json",
+            "tokenizer.json",
+            "modules.json",
+            "1_Pooling/config.json",
+        ] {
             assert!(out.join(f).is_file(), "{f} not copied");
         }
         assert!(out.join(QUANTIZATION_FILE).is_file());
@@ -50,7 +55,10 @@ fn saved_directories_load_bit_identical_to_quantizing_at_load() {
         assert_eq!(m.precision(), p);
         let saved = m.embed(&TEXTS).unwrap().data;
         let at_load = embed(&tiny_dir(), &LoadOptions::precision(p));
-        assert!(same_bits(&saved, &at_load), "{p}: saved ≠ quantized at load");
+        assert!(
+            same_bits(&saved, &at_load),
+            "{p}: saved ≠ quantized at load"
+        );
         // ... and another precision is refused, naming both.
         let e = SentenceEncoder::open_with(&out, &LoadOptions::precision(Precision::F32))
             .unwrap_err()
@@ -62,16 +70,20 @@ fn saved_directories_load_bit_identical_to_quantizing_at_load() {
         let w = st
             .tensor("encoder.layer.1.attention.self.key.weight")
             .unwrap();
-        let want = if p == Precision::Int8 { Dtype::I8 } else { Dtype::BF16 };
+        let want = if p == Precision::Int8 {
+            Dtype::I8
+        } else {
+            Dtype::BF16
+        };
         assert_eq!(w.dtype(), want);
         assert_eq!(
-            st.tensor("embeddings.word_embeddings.weight").unwrap().dtype(),
+            st.tensor("embeddings.word_embeddings.weight")
+                .unwrap()
+                .dtype(),
             Dtype::F32
         );
         assert_eq!(
-            st.names()
-                .iter()
-                .any(|n| n.ends_with(".weight_scale")),
+            st.names().iter().any(|n| n.ends_with(".weight_scale")),
             p == Precision::Int8
         );
     }
@@ -90,7 +102,10 @@ fn existing_output_needs_force_and_quantized_or_f32_is_refused() {
     std::fs::write(out.join("keep.txt"), "old").unwrap();
     let e = quantize_dir(&tiny_dir(), &out, &opts(Precision::Int8, false)).unwrap_err();
     assert!(e.to_string().contains("--force"), "{e}");
-    assert!(out.join("keep.txt").is_file(), "refused run must not touch the directory");
+    assert!(
+        out.join("keep.txt").is_file(),
+        "refused run must not touch the directory"
+    );
     quantize_dir(&tiny_dir(), &out, &opts(Precision::Int8, true)).unwrap();
     assert!(!out.join("keep.txt").exists() && out.join("model.safetensors").is_file());
     // Quantizing a quantized directory, to f32, or over its own source: refused.
@@ -115,7 +130,12 @@ fn a_failing_run_writes_nothing() {
     // A source whose weights file is broken: the load fails before anything is written.
     let src = tmp.path("broken");
     std::fs::create_dir_all(src.join("1_Pooling")).unwrap();
-    for f in ["config.json", "tokenizer.json", "modules.json", "1_Pooling/config.json"] {
+    for f in [
+        "config.json",
+        "tokenizer.json",
+        "modules.json",
+        "1_Pooling/config.json",
+    ] {
         std::fs::copy(tiny_dir().join(f), src.join(f)).unwrap();
     }
     std::fs::write(src.join("model.safetensors"), b"not a safetensors file").unwrap();
@@ -163,8 +183,11 @@ fn damaged_quantized_directories_are_clear_errors() {
                 std::fs::copy(f.path(), d.join(f.file_name())).unwrap();
             }
         }
-        std::fs::copy(good.join("1_Pooling/config.json"), d.join("1_Pooling/config.json"))
-            .unwrap();
+        std::fs::copy(
+            good.join("1_Pooling/config.json"),
+            d.join("1_Pooling/config.json"),
+        )
+        .unwrap();
         d
     };
     let scale = "encoder.layer.0.attention.self.value.weight_scale";
@@ -198,7 +221,10 @@ fn damaged_quantized_directories_are_clear_errors() {
         t.3[..4].copy_from_slice(&(-1.0f32).to_le_bytes());
     });
     let e = open_err(&d);
-    assert!(e.contains("encoder.layer.0.attention.self.query.weight"), "{e}");
+    assert!(
+        e.contains("encoder.layer.0.attention.self.query.weight"),
+        "{e}"
+    );
 
     let d = copy("mixed");
     rewrite(&d, |ts| {
@@ -207,10 +233,16 @@ fn damaged_quantized_directories_are_clear_errors() {
             .find(|t| t.0 == "encoder.layer.0.attention.self.key.weight")
             .unwrap();
         t.1 = Dtype::F32;
-        t.3 = t.3.iter().flat_map(|&b| (b as i8 as f32).to_le_bytes()).collect();
+        t.3 =
+            t.3.iter()
+                .flat_map(|&b| (b as i8 as f32).to_le_bytes())
+                .collect();
     });
     let e = open_err(&d);
-    assert!(e.contains("attention.self.key.weight") && e.contains("F32"), "{e}");
+    assert!(
+        e.contains("attention.self.key.weight") && e.contains("F32"),
+        "{e}"
+    );
 
     let d = copy("unknown-precision");
     let q = std::fs::read_to_string(d.join(QUANTIZATION_FILE)).unwrap();
@@ -226,5 +258,8 @@ fn damaged_quantized_directories_are_clear_errors() {
     let d = copy("unmarked");
     std::fs::remove_file(d.join(QUANTIZATION_FILE)).unwrap();
     let e = open_err(&d);
-    assert!(e.contains("encoder.layer.0.attention.self.query.weight") && e.contains("int8"), "{e}");
+    assert!(
+        e.contains("encoder.layer.0.attention.self.query.weight") && e.contains("int8"),
+        "{e}"
+    );
 }

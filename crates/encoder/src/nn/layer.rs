@@ -226,12 +226,40 @@ impl EncoderLayer {
         let mha = MultiHeadAttention::from_linears(
             d,
             cfg.heads,
-            lin(&w.in_proj_weight, &w.in_proj_bias, d3, d, Projection::Qkv, qkv_in)?,
-            lin(&w.out_proj_weight, &w.out_proj_bias, d, d, Projection::AttnOut, None)?,
+            lin(
+                &w.in_proj_weight,
+                &w.in_proj_bias,
+                d3,
+                d,
+                Projection::Qkv,
+                qkv_in,
+            )?,
+            lin(
+                &w.out_proj_weight,
+                &w.out_proj_bias,
+                d,
+                d,
+                Projection::AttnOut,
+                None,
+            )?,
         )?;
         let ffn = FeedForward::from_linears(
-            lin(&w.linear1_weight, &w.linear1_bias, f, d, Projection::FfnIn, ffn_in)?,
-            lin(&w.linear2_weight, &w.linear2_bias, d, f, Projection::FfnOut, None)?,
+            lin(
+                &w.linear1_weight,
+                &w.linear1_bias,
+                f,
+                d,
+                Projection::FfnIn,
+                ffn_in,
+            )?,
+            lin(
+                &w.linear2_weight,
+                &w.linear2_bias,
+                d,
+                f,
+                Projection::FfnOut,
+                None,
+            )?,
             cfg.activation,
         )?;
         EncoderLayer::from_parts(cfg, mha, ffn, norm1, norm2)

@@ -236,6 +236,9 @@ mod tests {
             plan.spec(Projection::FfnOut, Some(&ln)),
             LinearSpec::new(Precision::Bf16)
         );
-        assert_eq!(PrecisionPlan::default().of(Projection::FfnIn), Precision::F32);
+        assert_eq!(
+            PrecisionPlan::default().of(Projection::FfnIn),
+            Precision::F32
+        );
     }
 }
