@@ -485,7 +485,7 @@ fn config_unknown_activation_and_bad_values() {
         ("num_hidden_layers", serde_json::Value::Null),
         ("layer_norm_eps", serde_json::json!(-1e-12)),
         ("layer_norm_eps", serde_json::json!(0.0)),
-        ("model_type", serde_json::json!("roberta")),
+        ("model_type", serde_json::json!("gpt2")),
         ("position_embedding_type", serde_json::json!("relative_key")),
         ("pad_token_id", serde_json::json!(102)),
     ] {
