@@ -5,7 +5,9 @@ use crate::embed_output::{Format, Writer};
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use qkv_encoder::{resolve_model, EmbedOptions, Error, Pooling, SentenceEncoder};
+use qkv_encoder::{
+    resolve_model, EmbedOptions, Error, LoadOptions, Pooling, Precision, SentenceEncoder,
+};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -75,6 +77,10 @@ pub struct EmbedArgs {
     /// Fail on a text longer than the model's limit, naming it and its token count.
     #[arg(long, overrides_with = "truncate")]
     pub no_truncate: bool,
+    /// Precision of the linear layers: f32 (exact), bf16 or int8 (default: the directory's,
+    /// f32 for a plain checkpoint).
+    #[arg(long, value_parser = crate::precision::parse)]
+    pub precision: Option<Precision>,
 }
 
 /// Runs `qkv embed`.
@@ -94,8 +100,9 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
     }
     let dir = resolve_model(&a.model)
         .with_context(|| format!("cannot load model {}", a.model.display()))?;
-    let model = SentenceEncoder::open(&dir)
+    let model = SentenceEncoder::open_with(&dir, &LoadOptions::with_precision(a.precision))
         .with_context(|| format!("cannot load model {}", dir.display()))?;
+    crate::precision::warn_if_slow(model.precision());
     let mut src = match (&a.input, a.text.is_empty()) {
         (Some(_), false) => anyhow::bail!("give texts as arguments or --input, not both"),
         (Some(p), true) => Source::open(p)?,

@@ -6,6 +6,8 @@ mod demo;
 mod embed;
 mod embed_input;
 mod embed_output;
+mod precision;
+mod quantize;
 mod rerank;
 mod serve;
 mod viz;
@@ -37,6 +39,8 @@ enum Command {
     Embed(embed::EmbedArgs),
     /// Documents ranked against a query by a cross-encoder (reranker).
     Rerank(rerank::RerankArgs),
+    /// Save a model directory with bf16 or int8 weights (loads without requantizing).
+    Quantize(quantize::QuantizeArgs),
     /// An OpenAI- and TEI-compatible embeddings server (`qkv-server`).
     Serve(serve::ServeArgs),
 }
@@ -49,6 +53,7 @@ fn main() {
         Command::Viz(args) => viz::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Rerank(args) => rerank::run(args),
+        Command::Quantize(args) => quantize::run(args),
         Command::Serve(args) => serve::run(args),
     };
     if let Err(e) = result {

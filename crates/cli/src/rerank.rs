@@ -4,7 +4,7 @@
 use crate::embed_input::Source;
 use anyhow::{bail, Result};
 use clap::Args;
-use qkv_encoder::{CrossEncoder, ScoreOptions};
+use qkv_encoder::{CrossEncoder, LoadOptions, Precision, ScoreOptions};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -31,6 +31,10 @@ pub struct RerankArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Precision of the encoder's linear layers: f32 (exact), bf16 or int8 (default: the
+    /// directory's).
+    #[arg(long, value_parser = crate::precision::parse)]
+    pub precision: Option<Precision>,
 }
 
 /// Runs `qkv rerank`.
@@ -62,7 +66,8 @@ fn run_inner(a: &RerankArgs) -> Result<()> {
     if a.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
-    let model = CrossEncoder::open(&a.model)?;
+    let model = CrossEncoder::open_with(&a.model, &LoadOptions::with_precision(a.precision))?;
+    crate::precision::warn_if_slow(model.precision());
     let pairs: Vec<(&str, &str)> = docs
         .iter()
         .map(|d| (a.query.as_str(), d.as_str()))

@@ -10,9 +10,10 @@
 //! |---|---|
 //! | embed sentences with a sentence-transformers directory | [`SentenceEncoder`], [`EmbedOptions`], [`Embeddings`], [`Pooling`], [`Prompts`] |
 //! | score (query, document) pairs with a reranker or classifier | [`CrossEncoder`], [`Scores`], [`Ranked`] |
+//! | load at bf16 or int8; save a quantized directory | [`LoadOptions`], [`Precision`], [`PrecisionPlan`]; [`quantize_dir`], [`QuantizeOptions`] |
 //! | find a model by Hugging Face id in the local cache | [`resolve_model`], [`HubOptions`] |
 //! | load a model of any family and run it on token ids | [`Model`], [`ModelConfig`], [`BertModel`], [`ModernBertModel`], [`TokenSeq`], [`Weights`], [`Tokenizer`], [`ModelDir`] |
-//! | run encoder layers on your own weights | [`EncoderLayer`], [`LayerConfig`], [`LayerWeights`], [`Encoder`], [`Batch`], [`Mask`] |
+//! | run encoder layers on your own weights | [`EncoderLayer`], [`LayerConfig`], [`LayerWeights`], [`Encoder`], [`Batch`], [`Mask`], [`Linear`], [`LinearSpec`] |
 //! | handle failures | [`Error`], [`Result`] |
 //!
 //! Text to embeddings (needs a model directory, e.g. from `scripts/fetch_model.sh`):
@@ -68,10 +69,12 @@ pub use models::heads::ClassifierHead;
 pub use models::modernbert::{ModernBertConfig, ModernBertModel};
 pub use models::{Family, Model, ModelConfig};
 pub use nn::{
-    Batch, Encoder, EncoderLayer, LayerConfig, LayerNorm, LayerWeights, Mask, TokenSeq, Workspace,
+    Batch, Encoder, EncoderLayer, LayerConfig, LayerNorm, LayerWeights, Linear, LinearSpec, Mask,
+    Precision, PrecisionPlan, TokenSeq, Workspace,
 };
 pub use qkv_core::ops::activation::Activation;
 pub use sentence::{
-    resolve_model, resolve_model_with, CrossEncoder, EmbedOptions, Embeddings, HubOptions,
-    ModelDir, Pooling, PoolingConfig, Prompts, Ranked, ScoreOptions, Scores, SentenceEncoder,
+    quantize_dir, resolve_model, resolve_model_with, CrossEncoder, EmbedOptions, Embeddings,
+    HubOptions, LoadOptions, ModelDir, Pooling, PoolingConfig, Prompts, QuantizeOptions,
+    QuantizeReport, Ranked, ScoreOptions, Scores, SentenceEncoder, QUANTIZATION_FILE,
 };

@@ -112,6 +112,7 @@ fn embed_args(a: &AllArgs) -> Result<embed::EmbedBenchArgs> {
     Ok(embed::EmbedBenchArgs {
         model: a.model.clone().context("embed needs --model DIR")?,
         common: a.common.clone(),
+        precision: vec![qkv_encoder::Precision::F32],
     })
 }
 

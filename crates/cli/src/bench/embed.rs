@@ -1,14 +1,15 @@
 //! `qkv bench embed`: sentence-embedding throughput of a model directory on the MiniLM
 //! benchmark batch (32 sentences), excluding and including tokenization, and on a long-input
-//! batch (24 inputs truncated at the model's maximum length). Embeddings are checked against
-//! the batch's expected ones before anything is timed.
+//! batch (24 inputs truncated at the model's maximum length), at one or more precisions timed
+//! in the same run. Embeddings are checked against the batch's expected ones before anything
+//! is timed (f32: max abs ≤ 1e-4; bf16: cosine ≥ 0.9999; int8: cosine ≥ 0.99).
 
 use super::options::Common;
 use super::report::{self, r3, Row};
 use anyhow::{bail, Context, Result};
 use qkv_core::perf::interleaved;
 use qkv_core::with_threads;
-use qkv_encoder::{EmbedOptions, SentenceEncoder};
+use qkv_encoder::{EmbedOptions, LoadOptions, Precision, SentenceEncoder};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -29,6 +30,9 @@ pub struct EmbedBenchArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub common: Common,
+    /// Precisions to time side by side, comma-separated: f32, bf16, int8.
+    #[arg(long, value_parser = crate::precision::parse, value_delimiter = ',', default_value = "f32")]
+    pub precision: Vec<Precision>,
 }
 
 /// Runs the benchmark.
@@ -49,59 +53,93 @@ fn long_inputs(sentences: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Loads `a.model` at `p` and checks the batch's embeddings against the expected ones.
+fn load_checked(a: &EmbedBenchArgs, p: Precision, batch: &Batch) -> Result<SentenceEncoder> {
+    let model = SentenceEncoder::open_with(&a.model, &LoadOptions::precision(p))
+        .with_context(|| format!("cannot load model {} at {p}", a.model.display()))?;
+    crate::precision::warn_if_slow(p);
+    let texts: Vec<&str> = batch.sentences.iter().map(String::as_str).collect();
+    let got = model.embed(&texts)?;
+    if got.dim != batch.expected_embeddings[0].len() {
+        bail!(
+            "embedding width {} is not the batch's: is this all-MiniLM-L6-v2?",
+            got.dim
+        );
+    }
+    let (mut worst_abs, mut worst_cos) = (0.0f32, 1.0f64);
+    for (i, e) in batch.expected_embeddings.iter().enumerate() {
+        let g = got.row(i);
+        let m = g
+            .iter()
+            .zip(e)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
+        let dot: f64 = g.iter().zip(e).map(|(x, y)| *x as f64 * *y as f64).sum();
+        let n = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+        worst_abs = worst_abs.max(m);
+        worst_cos = worst_cos.min(dot / (n(g) * n(e)));
+    }
+    let ok = match p {
+        Precision::F32 => worst_abs <= 1e-4,
+        Precision::Bf16 => worst_cos >= 0.9999,
+        Precision::Int8 => worst_cos >= 0.99,
+    };
+    if !ok {
+        bail!("{p} embeddings differ from the batch's expected ones (max abs {worst_abs:e}, worst cosine {worst_cos:.6}): is this all-MiniLM-L6-v2?");
+    }
+    Ok(model)
+}
+
 /// The measurements behind `qkv bench embed`.
 pub fn measure(a: &EmbedBenchArgs) -> Result<Vec<Row>> {
     let threads = a.common.threads();
     let batch: Batch = serde_json::from_str(BATCH32).context("built-in benchmark batch")?;
-    let model = SentenceEncoder::open(&a.model)
-        .with_context(|| format!("cannot load model {}", a.model.display()))?;
     // Correctness first: the batch's embeddings must match before timing means anything.
-    let texts: Vec<&str> = batch.sentences.iter().map(String::as_str).collect();
-    let got = model.embed(&texts)?;
-    let worst = batch
-        .expected_embeddings
+    let models = a
+        .precision
         .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            got.row(i)
-                .iter()
-                .zip(e)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0f32, f32::max)
-        })
-        .fold(0.0f32, f32::max);
-    if got.dim != batch.expected_embeddings[0].len() || worst > 1e-4 {
-        bail!("embeddings differ from the batch's expected ones (max abs {worst:e}): is this all-MiniLM-L6-v2?");
-    }
+        .map(|&p| Ok((p, load_checked(a, p, &batch)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let Some((_, first)) = models.first() else {
+        bail!("--precision: give at least one of f32, bf16, int8");
+    };
     let long = long_inputs(&batch.sentences);
     let mut rows = Vec::new();
     for set in [batch.sentences.clone(), long] {
         let texts: Vec<&str> = set.iter().map(String::as_str).collect();
-        let enc = model.tokenizer().encode_batch(&texts)?;
+        let enc = first.tokenizer().encode_batch(&texts)?;
         let tokens: usize = enc.iter().map(|e| e.ids.len()).sum();
         let opts = EmbedOptions::default();
         let reps = a.common.reps.max(9);
+        // Every precision's two calls interleaved in one run, so load bursts hit all alike.
         let t = with_threads(threads, || -> Result<_> {
-            let mut model_only = || {
-                model
-                    .embed_encodings(&enc, &opts)
-                    .expect("embedding a checked batch");
-            };
-            let mut with_tok = || {
-                model
-                    .embed_with(&texts, &opts)
-                    .expect("embedding a checked batch");
-            };
-            Ok(interleaved(2, reps, &mut [&mut model_only, &mut with_tok]))
+            let mut calls: Vec<Box<dyn FnMut() + '_>> = Vec::new();
+            for (_, model) in &models {
+                calls.push(Box::new(|| {
+                    model
+                        .embed_encodings(&enc, &opts)
+                        .expect("embedding a checked batch");
+                }));
+                calls.push(Box::new(|| {
+                    model
+                        .embed_with(&texts, &opts)
+                        .expect("embedding a checked batch");
+                }));
+            }
+            let mut refs: Vec<&mut dyn FnMut()> = calls.iter_mut().map(|c| &mut **c as _).collect();
+            Ok(interleaved(2, reps, &mut refs))
         })??;
         let n = texts.len() as f64;
-        rows.push(Row(vec![
-            ("threads", Value::from(threads)),
-            ("batch", Value::from(texts.len())),
-            ("tokens", Value::from(tokens)),
-            ("sent_per_s", r3(n / t[0].median)),
-            ("sent_per_s_with_tokenization", r3(n / t[1].median)),
-        ]));
+        for (i, (p, _)) in models.iter().enumerate() {
+            rows.push(Row(vec![
+                ("threads", Value::from(threads)),
+                ("precision", Value::from(p.name())),
+                ("batch", Value::from(texts.len())),
+                ("tokens", Value::from(tokens)),
+                ("sent_per_s", r3(n / t[2 * i].median)),
+                ("sent_per_s_with_tokenization", r3(n / t[2 * i + 1].median)),
+            ]));
+        }
     }
     Ok(rows)
 }

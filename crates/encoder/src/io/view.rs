@@ -62,6 +62,16 @@ impl<'w> WeightsView<'w> {
         self.weights.tensor(&self.full(name), shape)
     }
 
+    /// [`Weights::tensor_i8`] of `name` under this view.
+    pub fn tensor_i8(&self, name: &str, shape: &[usize]) -> Result<Vec<i8>> {
+        self.weights.tensor_i8(&self.full(name), shape)
+    }
+
+    /// [`Weights::dtype`] of `name` under this view.
+    pub fn dtype(&self, name: &str) -> Option<String> {
+        self.weights.dtype(&self.full(name))
+    }
+
     /// [`Weights::tensor_any`] of the first of `names` present under this view.
     pub fn tensor_any(&self, names: &[&str], shape: &[usize]) -> Result<Vec<f32>> {
         let full: Vec<String> = names.iter().map(|n| self.full(n)).collect();

@@ -132,6 +132,36 @@ impl Weights {
         Ok(values)
     }
 
+    /// Tensor `name` as row-major `i8` (dtype I8 only: int8 weights saved by `qkv quantize`),
+    /// checked to have exactly `expected_shape`.
+    pub fn tensor_i8(&self, name: &str, expected_shape: &[usize]) -> Result<Vec<i8>> {
+        let entry = self.entry(name)?;
+        if entry.shape != expected_shape {
+            return Err(Error::TensorShape {
+                name: name.to_string(),
+                expected: expected_shape.to_vec(),
+                found: entry.shape.clone(),
+            });
+        }
+        if entry.dtype != Dtype::I8 {
+            return Err(Error::Config(format!(
+                "tensor `{name}` has dtype {:?}, expected I8",
+                entry.dtype
+            )));
+        }
+        Ok(self.map[entry.bytes.clone()]
+            .iter()
+            .map(|&b| b as i8)
+            .collect())
+    }
+
+    /// The raw little-endian bytes of tensor `name` with its dtype and shape (for copying a
+    /// tensor unchanged into another file).
+    pub fn raw(&self, name: &str) -> Result<(Dtype, &[usize], &[u8])> {
+        let entry = self.entry(name)?;
+        Ok((entry.dtype, &entry.shape, &self.map[entry.bytes.clone()]))
+    }
+
     /// Like [`Weights::tensor`] for the first of `names` present in the file: checkpoints name
     /// the same tensor with or without a prefix (`bert.embeddings…` vs `embeddings…`).
     /// If none is present, [`Error::MissingTensor`] names the first candidate.

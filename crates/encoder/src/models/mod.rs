@@ -18,6 +18,8 @@ pub use config::{Family, ModelConfig};
 use crate::error::Result;
 use crate::io::weights::Weights;
 use crate::nn::batch::TokenSeq;
+use crate::nn::linear::Linear;
+use crate::nn::precision::PrecisionPlan;
 use crate::nn::stack::Workspace;
 use bert::BertModel;
 use modernbert::ModernBertModel;
@@ -32,13 +34,34 @@ pub enum Model {
 }
 
 impl Model {
-    /// Loads the family `cfg` names from `w`.
+    /// Loads the family `cfg` names from `w`, in f32.
     pub fn load(w: &Weights, cfg: &ModelConfig) -> Result<Self> {
+        Model::load_with(w, cfg, &PrecisionPlan::default())
+    }
+
+    /// [`Model::load`] with every projection prepared as `plan` says.
+    pub fn load_with(w: &Weights, cfg: &ModelConfig, plan: &PrecisionPlan) -> Result<Self> {
         Ok(match &cfg.family {
-            Family::Bert(c) => Model::Bert(BertModel::load(w, c)?),
-            Family::DistilBert(c) => Model::Bert(BertModel::load_distilbert(w, c)?),
-            Family::ModernBert(c) => Model::ModernBert(ModernBertModel::load(w, c)?),
+            Family::Bert(c) => Model::Bert(BertModel::load_with(w, c, plan)?),
+            Family::DistilBert(c) => Model::Bert(BertModel::load_distilbert_with(w, c, plan)?),
+            Family::ModernBert(c) => Model::ModernBert(ModernBertModel::load_with(w, c, plan)?),
         })
+    }
+
+    /// The precision plan the projections were prepared with.
+    pub fn precision_plan(&self) -> &PrecisionPlan {
+        match self {
+            Model::Bert(m) => m.precision_plan(),
+            Model::ModernBert(m) => m.precision_plan(),
+        }
+    }
+
+    /// Every projection of the encoder, layer by layer.
+    pub fn linears(&self) -> Vec<&Linear> {
+        match self {
+            Model::Bert(m) => m.linears(),
+            Model::ModernBert(m) => m.linears(),
+        }
     }
 
     /// Hidden width.

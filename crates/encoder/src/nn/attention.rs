@@ -1,21 +1,21 @@
-//! Multi-head self-attention: one fused QKV projection with pre-packed weights, the fused
-//! attention kernel, the output projection.
+//! Multi-head self-attention: one fused QKV projection, the fused attention kernel, the output
+//! projection (both projections [`Linear`] layers, at any precision).
 
 use crate::error::{Error, Result};
 use crate::nn::batch::Batch;
-use crate::nn::buffers::{check_len, grow, rows_of, rows_ref};
+use crate::nn::buffers::{check_len, grow, rows_ref};
+use crate::nn::linear::Linear;
+use crate::nn::precision::LinearSpec;
+use qkv_core::ops::activation::Activation;
 use qkv_core::ops::attention::{attention, AttentionParams, QkvView};
-use qkv_core::{gemm_packed, GemmOptions, MatMut, MatRef, PackedMatrix};
 
 /// Multi-head attention with PyTorch's parameter layout.
 #[derive(Clone, Debug)]
 pub struct MultiHeadAttention {
     d_model: usize,
     heads: usize,
-    w_qkv: PackedMatrix,
-    b_qkv: Vec<f32>,
-    w_out: PackedMatrix,
-    b_out: Vec<f32>,
+    qkv: Linear,
+    out: Linear,
 }
 
 /// Buffers reused across calls (grown, never shrunk): no allocation per layer in steady state.
@@ -29,7 +29,8 @@ pub struct AttentionBuffers {
 
 impl MultiHeadAttention {
     /// From PyTorch's `in_proj_weight [3d, d]` (rows q, k, v), `in_proj_bias [3d]`,
-    /// `out_proj.weight [d, d]`, `out_proj.bias [d]`. `d` not divisible by `heads` is an error.
+    /// `out_proj.weight [d, d]`, `out_proj.bias [d]`, in f32. `d` not divisible by `heads` is
+    /// an error.
     pub fn new(
         d_model: usize,
         heads: usize,
@@ -38,23 +39,43 @@ impl MultiHeadAttention {
         out_w: &[f32],
         out_b: &[f32],
     ) -> Result<Self> {
+        let d = d_model;
+        check_len("self_attn.in_proj_weight", in_w, &[3 * d, d])?;
+        check_len("self_attn.in_proj_bias", in_b, &[3 * d])?;
+        check_len("self_attn.out_proj.weight", out_w, &[d, d])?;
+        check_len("self_attn.out_proj.bias", out_b, &[d])?;
+        let f32 = LinearSpec::default();
+        MultiHeadAttention::from_linears(
+            d_model,
+            heads,
+            Linear::new(in_w, 3 * d, d, Some(in_b), &f32)?,
+            Linear::new(out_w, d, d, Some(out_b), &f32)?,
+        )
+    }
+
+    /// From prepared projections: `qkv` `[3d, d]` (rows q, k, v) and `out` `[d, d]`, at any
+    /// precision.
+    pub fn from_linears(d_model: usize, heads: usize, qkv: Linear, out: Linear) -> Result<Self> {
         if heads == 0 || d_model == 0 || !d_model.is_multiple_of(heads) {
             return Err(Error::Config(format!(
                 "d_model {d_model} is not divisible by {heads} heads (or is zero)"
             )));
         }
         let d = d_model;
-        check_len("self_attn.in_proj_weight", in_w, &[3 * d, d])?;
-        check_len("self_attn.in_proj_bias", in_b, &[3 * d])?;
-        check_len("self_attn.out_proj.weight", out_w, &[d, d])?;
-        check_len("self_attn.out_proj.bias", out_b, &[d])?;
+        for (name, l, n) in [("QKV", &qkv, 3 * d), ("output", &out, d)] {
+            if (l.n(), l.k()) != (n, d) {
+                return Err(Error::TensorShape {
+                    name: format!("attention {name} projection"),
+                    expected: vec![n, d],
+                    found: vec![l.n(), l.k()],
+                });
+            }
+        }
         Ok(MultiHeadAttention {
             d_model,
             heads,
-            w_qkv: PackedMatrix::from_weight(MatRef::new(in_w, 3 * d, d)?)?,
-            b_qkv: in_b.to_vec(),
-            w_out: PackedMatrix::from_weight(MatRef::new(out_w, d, d)?)?,
-            b_out: out_b.to_vec(),
+            qkv,
+            out,
         })
     }
 
@@ -70,26 +91,27 @@ impl MultiHeadAttention {
     pub fn d_head(&self) -> usize {
         self.d_model / self.heads
     }
+    /// The fused QKV projection `[3d, d]`.
+    pub fn qkv(&self) -> &Linear {
+        &self.qkv
+    }
+    /// The output projection `[d, d]`.
+    pub fn out(&self) -> &Linear {
+        &self.out
+    }
 
     /// Step 1: `buf.qkv ← x·W_inᵀ + b` for `x: [T, d_model]`.
     pub fn project_qkv(&self, x: &[f32], tokens: usize, buf: &mut AttentionBuffers) -> Result<()> {
         let d = self.d_model;
         let qkv = grow(&mut buf.qkv, tokens * 3 * d);
-        let opts = GemmOptions {
-            bias: Some(&self.b_qkv),
-            ..Default::default()
-        };
-        gemm_packed(
-            MatRef::new(
-                rows_ref(x, tokens, d, "MultiHeadAttention::project_qkv")?,
-                tokens,
-                d,
-            )?,
-            &self.w_qkv,
-            MatMut::new(qkv, tokens, 3 * d)?,
-            &opts,
-        )?;
-        Ok(())
+        const OP: &str = "MultiHeadAttention::project_qkv";
+        self.qkv.forward(
+            rows_ref(x, tokens, d, OP)?,
+            tokens,
+            qkv,
+            false,
+            Activation::Identity,
+        )
     }
 
     /// Step 2: `buf.ctx ←` attention over `buf.qkv` for the sequences of `batch`, under its
@@ -129,17 +151,12 @@ impl MultiHeadAttention {
     ) -> Result<()> {
         const OUT: &str = "MultiHeadAttention::project_out";
         let d = self.d_model;
-        let opts = GemmOptions {
-            bias: Some(&self.b_out),
-            beta: if accumulate { 1.0 } else { 0.0 },
-            ..Default::default()
-        };
-        gemm_packed(
-            MatRef::new(rows_ref(&buf.ctx, tokens, d, OUT)?, tokens, d)?,
-            &self.w_out,
-            MatMut::new(rows_of(out, tokens, d, OUT)?, tokens, d)?,
-            &opts,
-        )?;
-        Ok(())
+        self.out.forward(
+            rows_ref(&buf.ctx, tokens, d, OUT)?,
+            tokens,
+            out,
+            accumulate,
+            Activation::Identity,
+        )
     }
 }

@@ -1,26 +1,25 @@
-//! Position-wise feed-forward: Linear → activation → Linear, bias and ReLU fused into the
-//! first GEMM's write-out (GELU in one vectorized pass after it).
+//! Position-wise feed-forward: Linear → activation → Linear ([`Linear`] layers at any
+//! precision), bias and activation fused into the first product's write-out.
 
-use crate::error::Result;
-use crate::nn::buffers::{check_len, grow, rows_of, rows_ref};
-use qkv_core::ops::activation::{apply, Activation};
-use qkv_core::{gemm_packed, GemmOptions, MatMut, MatRef, PackedMatrix};
+use crate::error::{Error, Result};
+use crate::nn::buffers::{check_len, grow, rows_ref};
+use crate::nn::linear::Linear;
+use crate::nn::precision::LinearSpec;
+use qkv_core::ops::activation::Activation;
 
 /// `FF(x) = act(x·W1ᵀ + b1)·W2ᵀ + b2` with PyTorch's `linear1`/`linear2` layout.
 #[derive(Clone, Debug)]
 pub struct FeedForward {
     d_model: usize,
     d_ff: usize,
-    w1: PackedMatrix,
-    b1: Vec<f32>,
-    w2: PackedMatrix,
-    b2: Vec<f32>,
+    w1: Linear,
+    w2: Linear,
     act: Activation,
 }
 
 impl FeedForward {
     /// From `linear1.weight [d_ff, d]`, `linear1.bias [d_ff]`, `linear2.weight [d, d_ff]`,
-    /// `linear2.bias [d]`.
+    /// `linear2.bias [d]`, in f32.
     pub fn new(
         d_model: usize,
         d_ff: usize,
@@ -34,13 +33,29 @@ impl FeedForward {
         check_len("linear1.bias", b1, &[d_ff])?;
         check_len("linear2.weight", w2, &[d_model, d_ff])?;
         check_len("linear2.bias", b2, &[d_model])?;
+        let f32 = LinearSpec::default();
+        FeedForward::from_linears(
+            Linear::new(w1, d_ff, d_model, Some(b1), &f32)?,
+            Linear::new(w2, d_model, d_ff, Some(b2), &f32)?,
+            act,
+        )
+    }
+
+    /// From prepared projections `w1: [d_ff, d]` and `w2: [d, d_ff]`, at any precision.
+    pub fn from_linears(w1: Linear, w2: Linear, act: Activation) -> Result<Self> {
+        let (d_ff, d_model) = (w1.n(), w1.k());
+        if (w2.n(), w2.k()) != (d_model, d_ff) {
+            return Err(Error::TensorShape {
+                name: "feed-forward output projection".into(),
+                expected: vec![d_model, d_ff],
+                found: vec![w2.n(), w2.k()],
+            });
+        }
         Ok(FeedForward {
             d_model,
             d_ff,
-            w1: PackedMatrix::from_weight(MatRef::new(w1, d_ff, d_model)?)?,
-            b1: b1.to_vec(),
-            w2: PackedMatrix::from_weight(MatRef::new(w2, d_model, d_ff)?)?,
-            b2: b2.to_vec(),
+            w1,
+            w2,
             act,
         })
     }
@@ -48,6 +63,14 @@ impl FeedForward {
     /// The activation.
     pub fn activation(&self) -> Activation {
         self.act
+    }
+    /// The first projection `[d_ff, d]`.
+    pub fn w1(&self) -> &Linear {
+        &self.w1
+    }
+    /// The second projection `[d, d_ff]`.
+    pub fn w2(&self) -> &Linear {
+        &self.w2
     }
 
     /// `out ← FF(x)` (`accumulate`: `out += FF(x)`), `x, out: [T, d_model]`; `hidden` is a
@@ -77,23 +100,10 @@ impl FeedForward {
 
     /// `hidden ← act(x·W1ᵀ + b1)`.
     fn expand(&self, x: &[f32], tokens: usize, hidden: &mut Vec<f32>) -> Result<()> {
-        let (d, f) = (self.d_model, self.d_ff);
-        let h = grow(hidden, tokens * f);
-        let opts = GemmOptions {
-            bias: Some(&self.b1),
-            relu: self.act == Activation::Relu,
-            ..Default::default()
-        };
-        gemm_packed(
-            MatRef::new(rows_ref(x, tokens, d, "FeedForward::forward")?, tokens, d)?,
-            &self.w1,
-            MatMut::new(h, tokens, f)?,
-            &opts,
-        )?;
-        if !matches!(self.act, Activation::Relu | Activation::Identity) {
-            apply(h, self.act);
-        }
-        Ok(())
+        const OP: &str = "FeedForward::forward";
+        let h = grow(hidden, tokens * self.d_ff);
+        let x = rows_ref(x, tokens, self.d_model, OP)?;
+        self.w1.forward(x, tokens, h, false, self.act)
     }
 
     /// `out ← hidden·W2ᵀ + b2` (or `+=`).
@@ -104,22 +114,9 @@ impl FeedForward {
         out: &mut [f32],
         accumulate: bool,
     ) -> Result<()> {
-        let (d, f) = (self.d_model, self.d_ff);
-        let opts = GemmOptions {
-            bias: Some(&self.b2),
-            beta: if accumulate { 1.0 } else { 0.0 },
-            ..Default::default()
-        };
-        gemm_packed(
-            MatRef::new(
-                rows_ref(hidden, tokens, f, "FeedForward::forward")?,
-                tokens,
-                f,
-            )?,
-            &self.w2,
-            MatMut::new(rows_of(out, tokens, d, "FeedForward::forward")?, tokens, d)?,
-            &opts,
-        )?;
-        Ok(())
+        const OP: &str = "FeedForward::forward";
+        let h = rows_ref(hidden, tokens, self.d_ff, OP)?;
+        self.w2
+            .forward(h, tokens, out, accumulate, Activation::Identity)
     }
 }

@@ -2,20 +2,19 @@
 //! `[a | g] = x·Wiᵀ`, `y = (act(a) ⊙ g)·Woᵀ`, with optional biases, the residual added into
 //! the second GEMM's output (β = 1).
 
-use crate::error::Result;
-use crate::nn::buffers::{check_len, grow, rows_of, rows_ref};
+use crate::error::{Error, Result};
+use crate::nn::buffers::{check_len, grow, rows_ref};
+use crate::nn::linear::Linear;
+use crate::nn::precision::LinearSpec;
 use qkv_core::ops::activation::{apply, Activation};
-use qkv_core::{gemm_packed, GemmOptions, MatMut, MatRef, PackedMatrix};
 
-/// A gated feed-forward block with pre-packed weights.
+/// A gated feed-forward block; its two projections are [`Linear`] layers (any precision).
 #[derive(Clone, Debug)]
 pub struct GatedFeedForward {
     d_model: usize,
     d_ff: usize,
-    wi: PackedMatrix,
-    bi: Option<Vec<f32>>,
-    wo: PackedMatrix,
-    bo: Option<Vec<f32>>,
+    wi: Linear,
+    wo: Linear,
     act: Activation,
 }
 
@@ -28,7 +27,7 @@ pub struct GluBuffers {
 
 impl GatedFeedForward {
     /// `wi: [2·d_ff, d_model]` (the activated half first, then the gate, as `chunk(2, -1)`
-    /// splits it), `wo: [d_model, d_ff]`.
+    /// splits it), `wo: [d_model, d_ff]`, in f32.
     pub fn new(
         d_model: usize,
         d_ff: usize,
@@ -44,15 +43,37 @@ impl GatedFeedForward {
         if let Some(b) = bo {
             check_len("mlp.Wo.bias", b, &[d_model])?;
         }
+        let f32 = LinearSpec::default();
+        GatedFeedForward::from_linears(
+            Linear::new(wi, 2 * d_ff, d_model, bi, &f32)?,
+            Linear::new(wo, d_model, d_ff, bo, &f32)?,
+            act,
+        )
+    }
+
+    /// From prepared projections `wi: [2·d_ff, d]` and `wo: [d, d_ff]`, at any precision.
+    pub fn from_linears(wi: Linear, wo: Linear, act: Activation) -> Result<Self> {
+        let d_model = wi.k();
+        let d_ff = wi.n() / 2;
+        if wi.n() % 2 != 0 || (wo.n(), wo.k()) != (d_model, d_ff) {
+            return Err(Error::TensorShape {
+                name: "gated feed-forward projections".into(),
+                expected: vec![d_model, d_ff],
+                found: vec![wo.n(), wo.k()],
+            });
+        }
         Ok(GatedFeedForward {
             d_model,
             d_ff,
-            wi: PackedMatrix::from_weight(MatRef::new(wi, 2 * d_ff, d_model)?)?,
-            bi: bi.map(<[f32]>::to_vec),
-            wo: PackedMatrix::from_weight(MatRef::new(wo, d_model, d_ff)?)?,
-            bo: bo.map(<[f32]>::to_vec),
+            wi,
+            wo,
             act,
         })
+    }
+
+    /// The two projections (`Wi`, `Wo`).
+    pub fn linears(&self) -> [&Linear; 2] {
+        [&self.wi, &self.wo]
     }
 
     /// `out += FFN(x)` for `tokens` rows (`x`, `out`: `[tokens, d_model]`).
@@ -66,16 +87,9 @@ impl GatedFeedForward {
         const OP: &str = "GatedFeedForward::forward";
         let (d, f) = (self.d_model, self.d_ff);
         let wide = grow(&mut buf.wide, tokens * 2 * f);
-        let opts = GemmOptions {
-            bias: self.bi.as_deref(),
-            ..Default::default()
-        };
-        gemm_packed(
-            MatRef::new(rows_ref(x, tokens, d, OP)?, tokens, d)?,
-            &self.wi,
-            MatMut::new(wide, tokens, 2 * f)?,
-            &opts,
-        )?;
+        let x = rows_ref(x, tokens, d, OP)?;
+        self.wi
+            .forward(x, tokens, wide, false, Activation::Identity)?;
         let gated = grow(&mut buf.gated, tokens * f);
         for (row, g) in wide.chunks_exact_mut(2 * f).zip(gated.chunks_exact_mut(f)) {
             let (a, gate) = row.split_at_mut(f);
@@ -84,17 +98,7 @@ impl GatedFeedForward {
                 *o = a * b;
             }
         }
-        let opts = GemmOptions {
-            bias: self.bo.as_deref(),
-            beta: 1.0,
-            ..Default::default()
-        };
-        gemm_packed(
-            MatRef::new(gated, tokens, f)?,
-            &self.wo,
-            MatMut::new(rows_of(out, tokens, d, OP)?, tokens, d)?,
-            &opts,
-        )?;
-        Ok(())
+        self.wo
+            .forward(gated, tokens, out, true, Activation::Identity)
     }
 }

@@ -10,7 +10,9 @@ use crate::nn::attention::{AttentionBuffers, MultiHeadAttention};
 use crate::nn::batch::Batch;
 use crate::nn::buffers::{check_len, grow, rows_of};
 use crate::nn::ffn::FeedForward;
+use crate::nn::linear::Linear;
 use crate::nn::norm::LayerNorm;
+use crate::nn::precision::{PrecisionPlan, Projection};
 use qkv_core::ops::activation::Activation;
 
 /// Shape and options of one layer.
@@ -162,8 +164,21 @@ pub struct EncoderLayer {
 }
 
 impl EncoderLayer {
-    /// Validates `cfg` and the weights' shapes, and packs the weights once.
+    /// Validates `cfg` and the weights' shapes, and packs the weights once (f32).
     pub fn new(cfg: LayerConfig, w: &LayerWeights) -> Result<Self> {
+        EncoderLayer::with_precision(cfg, w, &PrecisionPlan::default(), None)
+    }
+
+    /// [`EncoderLayer::new`] with the projections prepared as `plan` says. `input_norm` is the
+    /// LayerNorm whose output feeds a post-norm layer (the previous layer's `norm2`, or the
+    /// embeddings' norm), used for SmoothQuant's activation-range estimate when the plan
+    /// smooths; a pre-norm layer uses its own norms.
+    pub fn with_precision(
+        cfg: LayerConfig,
+        w: &LayerWeights,
+        plan: &PrecisionPlan,
+        input_norm: Option<&LayerNorm>,
+    ) -> Result<Self> {
         cfg.validate()?;
         let d = cfg.d_model;
         for (name, v) in [
@@ -179,27 +194,108 @@ impl EncoderLayer {
             beta: b.clone(),
             eps: cfg.eps,
         };
-        Ok(EncoderLayer {
-            cfg,
-            mha: MultiHeadAttention::new(
-                d,
-                cfg.heads,
+        let (norm1, norm2) = (
+            ln(&w.norm1_weight, &w.norm1_bias),
+            ln(&w.norm2_weight, &w.norm2_bias),
+        );
+        let (qkv_in, ffn_in) = if cfg.norm_first {
+            (Some(&norm1), Some(&norm2))
+        } else {
+            (input_norm, Some(&norm1))
+        };
+        let (f, d3) = (cfg.d_ff, 3 * d);
+        for (name, v, shape) in [
+            ("self_attn.in_proj_weight", &w.in_proj_weight, [d3, d]),
+            ("self_attn.out_proj.weight", &w.out_proj_weight, [d, d]),
+            ("linear1.weight", &w.linear1_weight, [f, d]),
+            ("linear2.weight", &w.linear2_weight, [d, f]),
+        ] {
+            check_len(name, v, &shape)?;
+        }
+        for (name, v, n) in [
+            ("self_attn.in_proj_bias", &w.in_proj_bias, d3),
+            ("self_attn.out_proj.bias", &w.out_proj_bias, d),
+            ("linear1.bias", &w.linear1_bias, f),
+            ("linear2.bias", &w.linear2_bias, d),
+        ] {
+            check_len(name, v, &[n])?;
+        }
+        let lin = |v: &[f32], b: &[f32], n, k, p, norm| {
+            Linear::new(v, n, k, Some(b), &plan.spec(p, norm))
+        };
+        let mha = MultiHeadAttention::from_linears(
+            d,
+            cfg.heads,
+            lin(
                 &w.in_proj_weight,
                 &w.in_proj_bias,
+                d3,
+                d,
+                Projection::Qkv,
+                qkv_in,
+            )?,
+            lin(
                 &w.out_proj_weight,
                 &w.out_proj_bias,
-            )?,
-            ffn: FeedForward::new(
                 d,
-                cfg.d_ff,
+                d,
+                Projection::AttnOut,
+                None,
+            )?,
+        )?;
+        let ffn = FeedForward::from_linears(
+            lin(
                 &w.linear1_weight,
                 &w.linear1_bias,
+                f,
+                d,
+                Projection::FfnIn,
+                ffn_in,
+            )?,
+            lin(
                 &w.linear2_weight,
                 &w.linear2_bias,
-                cfg.activation,
+                d,
+                f,
+                Projection::FfnOut,
+                None,
             )?,
-            norm1: ln(&w.norm1_weight, &w.norm1_bias),
-            norm2: ln(&w.norm2_weight, &w.norm2_bias),
+            cfg.activation,
+        )?;
+        EncoderLayer::from_parts(cfg, mha, ffn, norm1, norm2)
+    }
+
+    /// A layer from prepared parts (how a model family with its own tensor names, or a saved
+    /// int8 model, builds its layers); their sizes must agree with `cfg`.
+    pub fn from_parts(
+        cfg: LayerConfig,
+        mha: MultiHeadAttention,
+        ffn: FeedForward,
+        norm1: LayerNorm,
+        norm2: LayerNorm,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        let d = cfg.d_model;
+        let ok = mha.d_model() == d
+            && mha.heads() == cfg.heads
+            && ffn.w1().k() == d
+            && ffn.w1().n() == cfg.d_ff
+            && ffn.activation() == cfg.activation
+            && [&norm1, &norm2]
+                .iter()
+                .all(|n| n.gamma.len() == d && n.beta.len() == d);
+        if !ok {
+            return Err(Error::Config(format!(
+                "layer parts do not match the config (d_model {d}, heads {}, d_ff {}, {:?})",
+                cfg.heads, cfg.d_ff, cfg.activation
+            )));
+        }
+        Ok(EncoderLayer {
+            cfg,
+            mha,
+            ffn,
+            norm1,
+            norm2,
         })
     }
 
@@ -211,6 +307,21 @@ impl EncoderLayer {
     /// The attention block.
     pub fn attention(&self) -> &MultiHeadAttention {
         &self.mha
+    }
+
+    /// The feed-forward block.
+    pub fn feed_forward(&self) -> &FeedForward {
+        &self.ffn
+    }
+
+    /// The two LayerNorms (`norm1` after or before attention, `norm2` around the FFN).
+    pub fn norms(&self) -> (&LayerNorm, &LayerNorm) {
+        (&self.norm1, &self.norm2)
+    }
+
+    /// The four projections: QKV, attention output, FFN in, FFN out.
+    pub fn linears(&self) -> [&Linear; 4] {
+        [self.mha.qkv(), self.mha.out(), self.ffn.w1(), self.ffn.w2()]
     }
 
     /// `x ← layer(x)` in place on the packed tokens of `batch` (`x: [batch.tokens(), d]`),

@@ -8,6 +8,7 @@ use crate::nn::batch::Batch;
 use crate::nn::layer::{EncoderLayer, LayerBuffers, LayerConfig, LayerWeights};
 use crate::nn::mask::lengths_from_key_padding;
 use crate::nn::norm::LayerNorm;
+use crate::nn::precision::PrecisionPlan;
 use qkv_core::ops::attention::Mask;
 
 /// Reusable buffers for [`Encoder`] calls (grown on demand, never shrunk).
@@ -53,17 +54,32 @@ impl Encoder {
 
     /// Loads `n_layers` layers from `layers.pp(i)` (e.g. `weights.pp("layers")` for
     /// `layers.0.self_attn.in_proj_weight`, …) and, if given, the final LayerNorm from
-    /// `final_norm` (e.g. `weights.pp("norm")`).
+    /// `final_norm` (e.g. `weights.pp("norm")`), in f32.
     pub fn load(
         layers: &WeightsView,
         n_layers: usize,
         cfg: LayerConfig,
         final_norm: Option<&WeightsView>,
     ) -> Result<Self> {
+        Encoder::load_with(layers, n_layers, cfg, final_norm, &PrecisionPlan::default())
+    }
+
+    /// [`Encoder::load`] with the projections prepared as `plan` says (a post-norm layer's
+    /// input norm, for smoothing, is the previous layer's `norm2`).
+    pub fn load_with(
+        layers: &WeightsView,
+        n_layers: usize,
+        cfg: LayerConfig,
+        final_norm: Option<&WeightsView>,
+        plan: &PrecisionPlan,
+    ) -> Result<Self> {
         cfg.validate()?;
-        let stack = (0..n_layers)
-            .map(|i| EncoderLayer::new(cfg, &LayerWeights::load(&layers.pp(i), &cfg)?))
-            .collect::<Result<Vec<_>>>()?;
+        let mut stack: Vec<EncoderLayer> = Vec::with_capacity(n_layers);
+        for i in 0..n_layers {
+            let w = LayerWeights::load(&layers.pp(i), &cfg)?;
+            let prev = stack.last().map(|l| l.norms().1);
+            stack.push(EncoderLayer::with_precision(cfg, &w, plan, prev)?);
+        }
         let norm = match final_norm {
             Some(w) => Some(LayerNorm::load(w, cfg.d_model, cfg.eps)?),
             None => None,

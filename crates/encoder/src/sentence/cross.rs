@@ -21,6 +21,8 @@ use crate::io::tokenizer::{Encoding, Tokenizer};
 use crate::models::heads::ClassifierHead;
 use crate::models::{Model, ModelConfig};
 use crate::nn::batch::{Batch, TokenSeq};
+use crate::nn::precision::Precision;
+use crate::sentence::load::{saved_plan, LoadOptions};
 use crate::sentence::scratch::{Scratch, ScratchPool};
 use crate::sentence::tokenizer_config::TokenizerConfig;
 use std::path::{Path, PathBuf};
@@ -92,6 +94,12 @@ impl CrossEncoder {
     /// Loads a classification checkpoint (`config.json` naming a `*ForSequenceClassification`
     /// architecture, `model.safetensors`, `tokenizer.json`).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        CrossEncoder::open_with(dir, &LoadOptions::default())
+    }
+
+    /// [`CrossEncoder::open`] with options: the precision of the encoder's linear layers (the
+    /// classification head stays f32).
+    pub fn open_with(dir: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self> {
         let dir = dir.as_ref();
         let cfg_path = dir.join("config.json");
         let config = ModelConfig::from_file(&cfg_path)?;
@@ -104,7 +112,8 @@ impl CrossEncoder {
             )));
         }
         let weights = crate::io::weights::Weights::open(dir.join("model.safetensors"))?;
-        let model = Model::load(&weights, &config)?;
+        let plan = opts.plan_for(dir, saved_plan(dir)?.as_ref())?;
+        let model = Model::load_with(&weights, &config, &plan)?;
         let head = ClassifierHead::load(&weights, &config)?;
         let tc = TokenizerConfig::read(dir)?;
         let max_len = tc
@@ -130,6 +139,11 @@ impl CrossEncoder {
             tokenizer,
             scratch: ScratchPool::new(std::thread::available_parallelism().map_or(4, usize::from)),
         })
+    }
+
+    /// The precision the encoder was loaded at.
+    pub fn precision(&self) -> Precision {
+        self.model.precision_plan().precision
     }
 
     /// The parsed `config.json`.

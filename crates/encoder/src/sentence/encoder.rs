@@ -18,6 +18,8 @@ use crate::error::{input_err, Error, Result};
 use crate::io::tokenizer::{Encoding, Tokenizer};
 use crate::models::Model;
 use crate::nn::batch::{Batch, TokenSeq};
+use crate::nn::precision::Precision;
+use crate::sentence::load::LoadOptions;
 use crate::sentence::model_dir::ModelDir;
 use crate::sentence::pooling::{l2_normalize, pool_excluding, Pooling};
 use crate::sentence::scratch::{Scratch, ScratchPool};
@@ -107,10 +109,25 @@ impl std::fmt::Debug for SentenceEncoder {
 
 impl SentenceEncoder {
     /// Loads a model directory (config.json, model.safetensors, tokenizer.json, and the
-    /// sentence-transformers files when present).
+    /// sentence-transformers files when present) at the directory's precision (f32 for a
+    /// plain checkpoint).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        SentenceEncoder::open_with(dir, &LoadOptions::default())
+    }
+
+    /// [`SentenceEncoder::open`] with options: the precision of the linear layers.
+    ///
+    /// ```no_run
+    /// use qkv_encoder::{LoadOptions, Precision, SentenceEncoder};
+    /// let opts = LoadOptions::precision(Precision::Int8);
+    /// let model = SentenceEncoder::open_with("all-MiniLM-L6-v2", &opts)?;
+    /// assert_eq!(model.precision(), Precision::Int8);
+    /// # Ok::<(), qkv_encoder::Error>(())
+    /// ```
+    pub fn open_with(dir: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self> {
         let dir = ModelDir::open(dir)?;
-        let model = Model::load(&dir.weights()?, &dir.config)?;
+        let plan = opts.plan_for(&dir.root, dir.quantized.as_ref())?;
+        let model = Model::load_with(&dir.weights()?, &dir.config, &plan)?;
         let tokenizer = dir.tokenizer()?;
         Ok(SentenceEncoder {
             dir,
@@ -135,6 +152,10 @@ impl SentenceEncoder {
     /// Embedding width (before any Matryoshka truncation).
     pub fn dim(&self) -> usize {
         self.model.hidden_size()
+    }
+    /// The precision the model was loaded at.
+    pub fn precision(&self) -> Precision {
+        self.model.precision_plan().precision
     }
 
     /// Embeds texts with the directory's pooling and normalization.

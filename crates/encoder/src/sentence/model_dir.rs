@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 use crate::io::tokenizer::Tokenizer;
 use crate::io::weights::Weights;
 use crate::models::config::ModelConfig;
+use crate::nn::precision::PrecisionPlan;
+use crate::sentence::load::saved_plan;
 use crate::sentence::pooling::Pooling;
 use crate::sentence::prompts::Prompts;
 use crate::sentence::st_config::{
@@ -48,6 +50,9 @@ pub struct ModelDir {
     pub do_lower_case: bool,
     /// The prompts of `config_sentence_transformers.json`.
     pub prompts: Prompts,
+    /// The plan the weights were saved with, for a directory written by `qkv quantize`
+    /// (`qkv_quantization.json`); `None` for a plain checkpoint.
+    pub quantized: Option<PrecisionPlan>,
 }
 
 /// The longest sequence the model's position table allows.
@@ -106,6 +111,7 @@ impl ModelDir {
                 .map_or(positions, |n| n.min(positions)),
         };
         let prompts = Prompts::from_file(dir.join("config_sentence_transformers.json"))?;
+        let quantized = saved_plan(dir)?;
 
         Ok(ModelDir {
             root: dir.to_path_buf(),
@@ -118,6 +124,7 @@ impl ModelDir {
             max_seq_length,
             do_lower_case: sbert.do_lower_case,
             prompts,
+            quantized,
         })
     }
 

@@ -68,6 +68,11 @@ impl BertEmbeddings {
         })
     }
 
+    /// The LayerNorm applied to the embedding sum.
+    pub fn norm(&self) -> &LayerNorm {
+        &self.norm
+    }
+
     /// Longest sequence the position table covers.
     pub fn max_len(&self) -> usize {
         match self.positions {

@@ -9,10 +9,18 @@
 //! | norm1 | `attention.output.LayerNorm` | `attention.LayerNorm` | `sa_layer_norm` |
 //! | FFN in / out | `intermediate.dense` / `output.dense` | same | `ffn.lin1` / `ffn.lin2` |
 //! | norm2 | `output.LayerNorm` | same | `output_layer_norm` |
+//!
+//! [`load_encoder_layer`] builds a layer at a precision straight from those names, and also
+//! reads the int8 weights `qkv quantize` saves under them.
 
 use crate::error::Result;
 use crate::io::view::WeightsView;
-use crate::nn::layer::{LayerConfig, LayerWeights};
+use crate::nn::attention::MultiHeadAttention;
+use crate::nn::ffn::FeedForward;
+use crate::nn::layer::{EncoderLayer, LayerConfig, LayerWeights};
+use crate::nn::linear::Linear;
+use crate::nn::norm::LayerNorm;
+use crate::nn::precision::{PrecisionPlan, Projection};
 
 /// Which naming scheme a checkpoint's layers use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,4 +107,39 @@ pub fn load_layer(w: &WeightsView, cfg: &LayerConfig, names: LayerNames) -> Resu
         norm2_weight: t(n.norm2, "weight", &[d])?,
         norm2_bias: t(n.norm2, "bias", &[d])?,
     })
+}
+
+/// Builds layer `w` = the view of `encoder.layer.{i}` with its projections prepared as `plan`
+/// says; `input_norm` is the LayerNorm whose output feeds the layer (the previous layer's
+/// `norm2`, or the embeddings' norm), for the smoothing estimate.
+pub fn load_encoder_layer(
+    w: &WeightsView,
+    cfg: &LayerConfig,
+    names: LayerNames,
+    plan: &PrecisionPlan,
+    input_norm: Option<&LayerNorm>,
+) -> Result<EncoderLayer> {
+    let (d, f) = (cfg.d_model, cfg.d_ff);
+    let n = names.names();
+    let norm1 = LayerNorm::load(&w.pp(n.norm1), d, cfg.eps)?;
+    let norm2 = LayerNorm::load(&w.pp(n.norm2), d, cfg.eps)?;
+    let lin = |blocks: &[(&str, usize)], k, proj, norm| {
+        Linear::load(w, blocks, k, true, &plan.spec(proj, norm))
+    };
+    let qkv = lin(
+        &[(n.q, d), (n.k, d), (n.v, d)],
+        d,
+        Projection::Qkv,
+        input_norm,
+    )?;
+    let o = lin(&[(n.o, d)], d, Projection::AttnOut, None)?;
+    let ff1 = lin(&[(n.ff_in, f)], d, Projection::FfnIn, Some(&norm1))?;
+    let ff2 = lin(&[(n.ff_out, d)], f, Projection::FfnOut, None)?;
+    EncoderLayer::from_parts(
+        *cfg,
+        MultiHeadAttention::from_linears(d, cfg.heads, qkv, o)?,
+        FeedForward::from_linears(ff1, ff2, cfg.activation)?,
+        norm1,
+        norm2,
+    )
 }

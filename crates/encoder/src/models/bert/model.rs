@@ -8,11 +8,14 @@ use crate::io::view::WeightsView;
 use crate::io::weights::Weights;
 use crate::models::bert::config::{BertConfig, Flavor};
 use crate::models::bert::embeddings::{BertEmbeddings, EmbeddingSizes, Positions};
-use crate::models::bert::layer::{load_layer, LayerNames};
+use crate::models::bert::layer::{load_encoder_layer, LayerNames};
 use crate::models::bert::relative::RelativeBias;
 use crate::models::distilbert::DistilBertConfig;
 use crate::nn::batch::{Batch, TokenSeq};
 use crate::nn::layer::{EncoderLayer, LayerConfig};
+use crate::nn::linear::Linear;
+use crate::nn::norm::LayerNorm;
+use crate::nn::precision::PrecisionPlan;
 use crate::nn::stack::{Encoder, Workspace};
 
 /// A loaded BERT-shaped encoder. Weights are packed for the GEMM once, at load.
@@ -22,6 +25,7 @@ pub struct BertModel {
     embeddings: BertEmbeddings,
     encoder: Encoder,
     relative: Option<RelativeBias>,
+    plan: PrecisionPlan,
 }
 
 /// `root` when the base model's tensors sit there, else `root.pp(prefix)` for the first prefix
@@ -38,9 +42,15 @@ pub(crate) fn base_view<'w>(w: &'w Weights, prefixes: &[&str], probe: &str) -> W
 }
 
 impl BertModel {
-    /// Loads every tensor named by `cfg` from `w` (names with or without the base prefix); a
-    /// missing or mis-shaped tensor is an error naming it with both shapes.
+    /// Loads every tensor named by `cfg` from `w` (names with or without the base prefix), in
+    /// f32; a missing or mis-shaped tensor is an error naming it with both shapes.
     pub fn load(w: &Weights, cfg: &BertConfig) -> Result<Self> {
+        BertModel::load_with(w, cfg, &PrecisionPlan::default())
+    }
+
+    /// [`BertModel::load`] with the projections prepared as `plan` says (int8 weights saved by
+    /// `qkv quantize` load as they are when the plan asks for int8).
+    pub fn load_with(w: &Weights, cfg: &BertConfig, plan: &PrecisionPlan) -> Result<Self> {
         cfg.validate()?;
         let flavor = cfg.flavor()?;
         let root = base_view(
@@ -61,10 +71,19 @@ impl BertModel {
             _ => LayerNames::Bert,
         };
         let enc = root.pp("encoder");
-        let layers = enc.pp("layer");
-        let layers = (0..cfg.num_hidden_layers)
-            .map(|i| EncoderLayer::new(layer_cfg, &load_layer(&layers.pp(i), &layer_cfg, names)?))
-            .collect::<Result<Vec<_>>>()?;
+        let emb_norm = LayerNorm::load(
+            &root.pp("embeddings").pp("LayerNorm"),
+            cfg.hidden_size,
+            layer_cfg.eps,
+        )?;
+        let layers = load_layers(
+            &enc.pp("layer"),
+            cfg.num_hidden_layers,
+            &layer_cfg,
+            names,
+            plan,
+            &emb_norm,
+        )?;
         let relative = match flavor {
             Flavor::MPNet => Some(RelativeBias::load(
                 &enc,
@@ -89,11 +108,21 @@ impl BertModel {
             encoder: Encoder::new(layers, None)?,
             relative,
             cfg: cfg.clone(),
+            plan: *plan,
         })
     }
 
-    /// Loads a DistilBERT checkpoint (`transformer.layer.{i}` names, no token types).
+    /// Loads a DistilBERT checkpoint (`transformer.layer.{i}` names, no token types), in f32.
     pub fn load_distilbert(w: &Weights, cfg: &DistilBertConfig) -> Result<Self> {
+        BertModel::load_distilbert_with(w, cfg, &PrecisionPlan::default())
+    }
+
+    /// [`BertModel::load_distilbert`] with the projections prepared as `plan` says.
+    pub fn load_distilbert_with(
+        w: &Weights,
+        cfg: &DistilBertConfig,
+        plan: &PrecisionPlan,
+    ) -> Result<Self> {
         let bert = cfg.as_bert();
         bert.validate()?;
         let root = base_view(w, &["distilbert"], "embeddings.word_embeddings.weight");
@@ -105,13 +134,19 @@ impl BertModel {
             norm_first: false,
             eps: DistilBertConfig::EPS,
         };
-        let layers = root.pp("transformer").pp("layer");
-        let layers = (0..cfg.n_layers)
-            .map(|i| {
-                let lw = load_layer(&layers.pp(i), &layer_cfg, LayerNames::DistilBert)?;
-                EncoderLayer::new(layer_cfg, &lw)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let emb_norm = LayerNorm::load(
+            &root.pp("embeddings").pp("LayerNorm"),
+            cfg.dim,
+            layer_cfg.eps,
+        )?;
+        let layers = load_layers(
+            &root.pp("transformer").pp("layer"),
+            cfg.n_layers,
+            &layer_cfg,
+            LayerNames::DistilBert,
+            plan,
+            &emb_norm,
+        )?;
         let sizes = EmbeddingSizes {
             vocab: cfg.vocab_size,
             positions: cfg.max_position_embeddings,
@@ -124,7 +159,22 @@ impl BertModel {
             encoder: Encoder::new(layers, None)?,
             relative: None,
             cfg: bert,
+            plan: *plan,
         })
+    }
+
+    /// The precision plan the projections were prepared with.
+    pub fn precision_plan(&self) -> &PrecisionPlan {
+        &self.plan
+    }
+
+    /// Every projection, layer by layer (for `qkv quantize`).
+    pub fn linears(&self) -> Vec<&Linear> {
+        self.encoder
+            .layers()
+            .iter()
+            .flat_map(|l| l.linears())
+            .collect()
     }
 
     /// The configuration (DistilBERT's translated to BERT's field names).
@@ -185,4 +235,23 @@ impl BertModel {
             }
         }
     }
+}
+
+/// `n` post-norm layers under `layers.{i}`, each fed by the previous one's output norm (the
+/// first by the embeddings' norm).
+fn load_layers(
+    layers: &WeightsView,
+    n: usize,
+    cfg: &LayerConfig,
+    names: LayerNames,
+    plan: &PrecisionPlan,
+    emb_norm: &LayerNorm,
+) -> Result<Vec<EncoderLayer>> {
+    let mut out: Vec<EncoderLayer> = Vec::with_capacity(n);
+    for i in 0..n {
+        let input = out.last().map_or(emb_norm, |l| l.norms().1);
+        let layer = load_encoder_layer(&layers.pp(i), cfg, names, plan, Some(input))?;
+        out.push(layer);
+    }
+    Ok(out)
 }

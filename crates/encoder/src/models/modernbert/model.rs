@@ -14,7 +14,9 @@ use crate::nn::attention::{AttentionBuffers, MultiHeadAttention};
 use crate::nn::batch::{Batch, TokenSeq};
 use crate::nn::embedding::EmbeddingTable;
 use crate::nn::glu::{GatedFeedForward, GluBuffers};
+use crate::nn::linear::Linear;
 use crate::nn::norm::LayerNorm;
+use crate::nn::precision::{PrecisionPlan, Projection};
 use crate::nn::rotary::Rotary;
 use qkv_core::Mask;
 
@@ -43,45 +45,57 @@ pub(crate) fn norm(w: &WeightsView, d: usize, eps: f64, bias: bool) -> Result<La
 }
 
 impl ModernBertLayer {
-    fn load(w: &WeightsView, cfg: &ModernBertConfig, i: usize, kind: LayerKind) -> Result<Self> {
+    /// Layer `i` from `w` with its projections prepared as `plan` says; `input_norm` is the
+    /// norm whose output feeds layer 0's attention (its own `attn_norm` is the identity).
+    fn load(
+        w: &WeightsView,
+        cfg: &ModernBertConfig,
+        i: usize,
+        kind: LayerKind,
+        plan: &PrecisionPlan,
+        emb_norm: &LayerNorm,
+    ) -> Result<Self> {
         let (d, f) = (cfg.hidden_size, cfg.intermediate_size);
-        let opt = |on: bool, name: &str, n: usize| -> Result<Option<Vec<f32>>> {
-            if on {
-                Ok(Some(w.tensor(name, &[n])?))
-            } else {
-                Ok(None)
-            }
+        let attn_norm = if i == 0 {
+            None
+        } else {
+            Some(norm(&w.pp("attn_norm"), d, cfg.norm_eps, cfg.norm_bias)?)
         };
-        let zeros = |n| vec![0.0f32; n];
-        let b_qkv = opt(cfg.attention_bias, "attn.Wqkv.bias", 3 * d)?.unwrap_or(zeros(3 * d));
-        let b_o = opt(cfg.attention_bias, "attn.Wo.bias", d)?.unwrap_or(zeros(d));
-        let attn = MultiHeadAttention::new(
+        let mlp_norm = norm(&w.pp("mlp_norm"), d, cfg.norm_eps, cfg.norm_bias)?;
+        let (ab, mb) = (cfg.attention_bias, cfg.mlp_bias);
+        let qkv_in = attn_norm.as_ref().unwrap_or(emb_norm);
+        let lin = |name: &str, rows: usize, k: usize, bias: bool, spec| {
+            Linear::load(w, &[(name, rows)], k, bias, &spec)
+        };
+        let attn = MultiHeadAttention::from_linears(
             d,
             cfg.num_attention_heads,
-            &w.tensor("attn.Wqkv.weight", &[3 * d, d])?,
-            &b_qkv,
-            &w.tensor("attn.Wo.weight", &[d, d])?,
-            &b_o,
+            lin(
+                "attn.Wqkv",
+                3 * d,
+                d,
+                ab,
+                plan.spec(Projection::Qkv, Some(qkv_in)),
+            )?,
+            lin("attn.Wo", d, d, ab, plan.spec(Projection::AttnOut, None))?,
         )?;
-        let bi = opt(cfg.mlp_bias, "mlp.Wi.bias", 2 * f)?;
-        let bo = opt(cfg.mlp_bias, "mlp.Wo.bias", d)?;
-        let mlp = GatedFeedForward::new(
-            d,
-            f,
-            (&w.tensor("mlp.Wi.weight", &[2 * f, d])?, bi.as_deref()),
-            (&w.tensor("mlp.Wo.weight", &[d, f])?, bo.as_deref()),
+        let mlp = GatedFeedForward::from_linears(
+            lin(
+                "mlp.Wi",
+                2 * f,
+                d,
+                mb,
+                plan.spec(Projection::FfnIn, Some(&mlp_norm)),
+            )?,
+            lin("mlp.Wo", d, f, mb, plan.spec(Projection::FfnOut, None))?,
             cfg.hidden_activation.activation(),
         )?;
         Ok(ModernBertLayer {
-            attn_norm: if i == 0 {
-                None
-            } else {
-                Some(norm(&w.pp("attn_norm"), d, cfg.norm_eps, cfg.norm_bias)?)
-            },
+            attn_norm,
             attn,
             rotary: Rotary::new(kind.theta, cfg.head_dim())?,
             window: kind.window,
-            mlp_norm: norm(&w.pp("mlp_norm"), d, cfg.norm_eps, cfg.norm_bias)?,
+            mlp_norm,
             mlp,
         })
     }
@@ -127,26 +141,53 @@ pub struct ModernBertModel {
     emb_norm: LayerNorm,
     layers: Vec<ModernBertLayer>,
     final_norm: LayerNorm,
+    plan: PrecisionPlan,
 }
 
 impl ModernBertModel {
-    /// Loads `embeddings.*`, `layers.{i}.*`, `final_norm` (with or without `model.`).
+    /// Loads `embeddings.*`, `layers.{i}.*`, `final_norm` (with or without `model.`), in f32.
     pub fn load(w: &Weights, cfg: &ModernBertConfig) -> Result<Self> {
+        ModernBertModel::load_with(w, cfg, &PrecisionPlan::default())
+    }
+
+    /// [`ModernBertModel::load`] with the projections prepared as `plan` says.
+    pub fn load_with(w: &Weights, cfg: &ModernBertConfig, plan: &PrecisionPlan) -> Result<Self> {
         cfg.validate()?;
         let root = base_view(w, &["model"], "embeddings.tok_embeddings.weight");
         let d = cfg.hidden_size;
+        let emb = root.pp("embeddings");
+        let emb_norm = norm(&emb.pp("norm"), d, cfg.norm_eps, cfg.norm_bias)?;
         let layers = root.pp("layers");
         let layers = (0..cfg.num_hidden_layers)
-            .map(|i| ModernBertLayer::load(&layers.pp(i), cfg, i, cfg.layer_kind(i)))
+            .map(|i| {
+                let kind = cfg.layer_kind(i);
+                ModernBertLayer::load(&layers.pp(i), cfg, i, kind, plan, &emb_norm)
+            })
             .collect::<Result<Vec<_>>>()?;
-        let emb = root.pp("embeddings");
         Ok(ModernBertModel {
             tok: EmbeddingTable::load(&emb.pp("tok_embeddings"), cfg.vocab_size, d)?,
-            emb_norm: norm(&emb.pp("norm"), d, cfg.norm_eps, cfg.norm_bias)?,
+            emb_norm,
             layers,
             final_norm: norm(&root.pp("final_norm"), d, cfg.norm_eps, cfg.norm_bias)?,
             cfg: cfg.clone(),
+            plan: *plan,
         })
+    }
+
+    /// The precision plan the projections were prepared with.
+    pub fn precision_plan(&self) -> &PrecisionPlan {
+        &self.plan
+    }
+
+    /// Every projection, layer by layer (for `qkv quantize`).
+    pub fn linears(&self) -> Vec<&Linear> {
+        self.layers
+            .iter()
+            .flat_map(|l| {
+                let [wi, wo] = l.mlp.linears();
+                [l.attn.qkv(), l.attn.out(), wi, wo]
+            })
+            .collect()
     }
 
     /// The configuration.
