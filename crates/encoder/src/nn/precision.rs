@@ -139,6 +139,13 @@ impl PrecisionPlan {
         plan
     }
 
+    /// Whether some projection is smoothed (int8 with an α), so loaders need the LayerNorms
+    /// that feed the projections before the projections themselves.
+    pub fn smooths(&self) -> bool {
+        self.smooth_alpha.is_some()
+            && [self.qkv, self.attn_out, self.ffn_in, self.ffn_out].contains(&Precision::Int8)
+    }
+
     /// The precision of one projection.
     pub fn of(&self, proj: Projection) -> Precision {
         match proj {

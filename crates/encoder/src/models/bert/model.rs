@@ -71,18 +71,14 @@ impl BertModel {
             _ => LayerNames::Bert,
         };
         let enc = root.pp("encoder");
-        let emb_norm = LayerNorm::load(
-            &root.pp("embeddings").pp("LayerNorm"),
-            cfg.hidden_size,
-            layer_cfg.eps,
-        )?;
+        let emb_norm = input_norm(&root, cfg.hidden_size, layer_cfg.eps, plan)?;
         let layers = load_layers(
             &enc.pp("layer"),
             cfg.num_hidden_layers,
             &layer_cfg,
             names,
             plan,
-            &emb_norm,
+            emb_norm.as_ref(),
         )?;
         let relative = match flavor {
             Flavor::MPNet => Some(RelativeBias::load(
@@ -134,18 +130,14 @@ impl BertModel {
             norm_first: false,
             eps: DistilBertConfig::EPS,
         };
-        let emb_norm = LayerNorm::load(
-            &root.pp("embeddings").pp("LayerNorm"),
-            cfg.dim,
-            layer_cfg.eps,
-        )?;
+        let emb_norm = input_norm(&root, cfg.dim, layer_cfg.eps, plan)?;
         let layers = load_layers(
             &root.pp("transformer").pp("layer"),
             cfg.n_layers,
             &layer_cfg,
             LayerNames::DistilBert,
             plan,
-            &emb_norm,
+            emb_norm.as_ref(),
         )?;
         let sizes = EmbeddingSizes {
             vocab: cfg.vocab_size,
@@ -237,6 +229,21 @@ impl BertModel {
     }
 }
 
+/// The embeddings' LayerNorm (under `root.embeddings`) when the plan smooths the first
+/// layer's QKV projection with it; read only then, so an f32 load meets the layers' tensors
+/// first, as before.
+fn input_norm(
+    root: &WeightsView,
+    d: usize,
+    eps: f32,
+    plan: &PrecisionPlan,
+) -> Result<Option<LayerNorm>> {
+    if !plan.smooths() {
+        return Ok(None);
+    }
+    LayerNorm::load(&root.pp("embeddings").pp("LayerNorm"), d, eps).map(Some)
+}
+
 /// `n` post-norm layers under `layers.{i}`, each fed by the previous one's output norm (the
 /// first by the embeddings' norm).
 fn load_layers(
@@ -245,12 +252,12 @@ fn load_layers(
     cfg: &LayerConfig,
     names: LayerNames,
     plan: &PrecisionPlan,
-    emb_norm: &LayerNorm,
+    emb_norm: Option<&LayerNorm>,
 ) -> Result<Vec<EncoderLayer>> {
     let mut out: Vec<EncoderLayer> = Vec::with_capacity(n);
     for i in 0..n {
-        let input = out.last().map_or(emb_norm, |l| l.norms().1);
-        let layer = load_encoder_layer(&layers.pp(i), cfg, names, plan, Some(input))?;
+        let input = out.last().map(|l| l.norms().1).or(emb_norm);
+        let layer = load_encoder_layer(&layers.pp(i), cfg, names, plan, input)?;
         out.push(layer);
     }
     Ok(out)
