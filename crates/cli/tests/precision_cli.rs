@@ -71,19 +71,20 @@ fn quantized_directories_embed_like_precision_at_load() {
         fails_with(&embed(&out, &["--precision", "f32"]), "loads only at");
         // Again into the same directory: refused without --force, done with it.
         let again = |force: bool| {
+            let (m, o) = (model(), out.clone());
             let mut a = vec![
                 "quantize",
                 "--model",
-                model().to_str().unwrap().to_string(),
+                m.to_str().unwrap(),
                 "--out",
-                out.to_str().unwrap().to_string(),
+                o.to_str().unwrap(),
                 "--precision",
-                p.to_string(),
+                p,
             ];
             if force {
-                a.push("--force".into());
+                a.push("--force");
             }
-            qkv(&a.iter().map(String::as_str).collect::<Vec<_>>())
+            qkv(&a)
         };
         fails_with(&again(false), "--force");
         ok(&again(true));
