@@ -115,7 +115,7 @@ fn existing_output_needs_force_and_quantized_or_f32_is_refused() {
     let e = quantize_dir(&out, &out, &opts(Precision::Int8, true)).unwrap_err();
     assert!(e.to_string().contains("quantized") || e.to_string().contains("own source"));
     // No staging directory is left behind.
-    let left: Vec<_> = std::fs::read_dir(&tmp.dir())
+    let left: Vec<_> = std::fs::read_dir(tmp.dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains("qkv-tmp"))
@@ -142,7 +142,7 @@ fn a_failing_run_writes_nothing() {
     let e = quantize_dir(&src, &out, &opts(Precision::Int8, false)).unwrap_err();
     assert!(matches!(e, Error::Safetensors { .. }), "{e}");
     assert!(!out.exists());
-    let names: Vec<_> = std::fs::read_dir(&tmp.dir()).unwrap().collect();
+    let names: Vec<_> = std::fs::read_dir(tmp.dir()).unwrap().collect();
     assert_eq!(names.len(), 1, "only the broken source remains");
 }
 

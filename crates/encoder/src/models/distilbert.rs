@@ -1,5 +1,5 @@
 //! DistilBERT's `config.json` (its own field names), translated to a [`BertConfig`] for the
-//! shared checks; the model itself is a [`BertModel`] without token types
+//! shared checks; the model itself is a [`BertModel`](crate::models::bert::BertModel) without token types
 //! ([`BertModel::load_distilbert`](crate::models::bert::BertModel::load_distilbert)).
 
 use crate::error::{Error, Result};

@@ -55,7 +55,7 @@ impl GatedFeedForward {
     pub fn from_linears(wi: Linear, wo: Linear, act: Activation) -> Result<Self> {
         let d_model = wi.k();
         let d_ff = wi.n() / 2;
-        if wi.n() % 2 != 0 || (wo.n(), wo.k()) != (d_model, d_ff) {
+        if !wi.n().is_multiple_of(2) || (wo.n(), wo.k()) != (d_model, d_ff) {
             return Err(Error::TensorShape {
                 name: "gated feed-forward projections".into(),
                 expected: vec![d_model, d_ff],
