@@ -2,7 +2,9 @@
 //! benchmark batch (32 sentences), excluding and including tokenization, and on a long-input
 //! batch (24 inputs truncated at the model's maximum length), at one or more precisions timed
 //! in the same run. Embeddings are checked against the batch's expected ones before anything
-//! is timed (f32: max abs ≤ 1e-4; bf16: cosine ≥ 0.9999; int8: cosine ≥ 0.99).
+//! is timed (f32: max abs ≤ 1e-4; bf16: cosine ≥ 0.9999; int8: cosine ≥ 0.99): all-MiniLM-L6-v2's
+//! ship with qkv; for another model, `--expected FILE` gives them (written by a peer, e.g.
+//! `benches/peers/families.py`).
 
 use super::options::Common;
 use super::report::{self, r3, Row};
@@ -33,6 +35,15 @@ pub struct EmbedBenchArgs {
     /// Precisions to time side by side, comma-separated: f32, bf16, int8.
     #[arg(long, value_parser = crate::precision::parse, value_delimiter = ',', default_value = "f32")]
     pub precision: Vec<Precision>,
+    /// The batch's expected embeddings for a model other than all-MiniLM-L6-v2: a JSON file
+    /// `{"expected_embeddings": [[f32; dim]; 32]}` (rows in the batch's order).
+    #[arg(long)]
+    pub expected: Option<PathBuf>,
+}
+
+#[derive(serde::Deserialize)]
+struct Expected {
+    expected_embeddings: Vec<Vec<f32>>,
 }
 
 /// Runs the benchmark.
@@ -62,8 +73,9 @@ fn load_checked(a: &EmbedBenchArgs, p: Precision, batch: &Batch) -> Result<Sente
     let got = model.embed(&texts)?;
     if got.dim != batch.expected_embeddings[0].len() {
         bail!(
-            "embedding width {} is not the batch's: is this all-MiniLM-L6-v2?",
-            got.dim
+            "embedding width {} is not the expected {}: is this all-MiniLM-L6-v2 (or give --expected)?",
+            got.dim,
+            batch.expected_embeddings[0].len()
         );
     }
     let (mut worst_abs, mut worst_cos) = (0.0f32, 1.0f64);
@@ -93,7 +105,29 @@ fn load_checked(a: &EmbedBenchArgs, p: Precision, batch: &Batch) -> Result<Sente
 /// The measurements behind `qkv bench embed`.
 pub fn measure(a: &EmbedBenchArgs) -> Result<Vec<Row>> {
     let threads = a.common.threads();
-    let batch: Batch = serde_json::from_str(BATCH32).context("built-in benchmark batch")?;
+    let mut batch: Batch = serde_json::from_str(BATCH32).context("built-in benchmark batch")?;
+    if let Some(path) = &a.expected {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --expected {}", path.display()))?;
+        let e: Expected = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "--expected {}: not an expected-embeddings file",
+                path.display()
+            )
+        })?;
+        if e.expected_embeddings.len() != batch.sentences.len()
+            || e.expected_embeddings
+                .iter()
+                .any(|r| r.len() != e.expected_embeddings[0].len())
+        {
+            bail!(
+                "--expected {}: needs {} rows of one width",
+                path.display(),
+                batch.sentences.len()
+            );
+        }
+        batch.expected_embeddings = e.expected_embeddings;
+    }
     // Correctness first: the batch's embeddings must match before timing means anything.
     let models = a
         .precision
