@@ -21,8 +21,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// A JSON file (config, tokenizer settings, pooling) is malformed.
-    #[error("{path}: invalid JSON: {source}")]
+    /// A JSON file (config, tokenizer settings, pooling) is malformed, or a field is missing
+    /// or of the wrong type (the message names it, with line and column).
+    #[error("{}: {}: {source}", path.display(), json_problem(source))]
     Json {
         /// The file.
         path: PathBuf,
@@ -128,6 +129,14 @@ pub enum Error {
 
 /// Result alias used throughout `qkv-encoder`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether a JSON file is not JSON at all or is JSON with a field missing or mistyped.
+fn json_problem(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Data => "missing or invalid field",
+        _ => "invalid JSON",
+    }
+}
 
 /// Shorthand for an [`Error::Input`].
 pub fn input_err(op: &'static str, msg: impl Into<String>) -> Error {
