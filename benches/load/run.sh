@@ -8,7 +8,7 @@
 #      the concurrency sweep ($SWEEP clients, $SWEEP_SECONDS s each);
 #   3. SIGTERM, and the server's exit status; 4. the offline runs again (the machine may drift);
 #   5. with INFINITY=path/to/infinity_emb: Infinity serving INFINITY_MODEL (a directory) under
-#      the same steady load and sweep (its `/embeddings` route);
+#      the same steady load and sweep (its `/embeddings` route; INFINITY_ENGINE, default torch);
 #   6. everything in one file, OUT_DIR/server_run.json (with the load average at each phase).
 # Usage: [THREADS=2] [SWEEP=1,4,16,64] [INFINITY=... INFINITY_MODEL=...] \
 #        benches/load/run.sh QKV_BIN MODEL_DIR [OUT_DIR] [SERVE_ARGS...]
@@ -69,7 +69,8 @@ if [[ -n "${INFINITY:-}" ]]; then
     echo "== Infinity ($INFINITY, model ${INFINITY_MODEL:?set INFINITY_MODEL})" >&2
     PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
     HF_HUB_OFFLINE=1 INFINITY_ANONYMOUS_USAGE_STATS=0 DO_NOT_TRACK=1 \
-        "$INFINITY" v2 --model-id "$INFINITY_MODEL" --served-model-name load --engine optimum \
+        "$INFINITY" v2 --model-id "$INFINITY_MODEL" --served-model-name load \
+        --engine "${INFINITY_ENGINE:-torch}" \
         --device cpu --host 127.0.0.1 --port "$PORT" --batch-size 32 --no-model-warmup \
         > "$OUT/infinity.log" 2>&1 &
     IPID=$!

@@ -108,11 +108,6 @@ pub async fn embed(state: &Arc<AppState>, input: Input, p: Params) -> Result<Emb
         ));
     }
     let info = state.model.info();
-    if info.kind != Kind::Embedding {
-        return Err(ApiError::model_cannot(
-            "the model is a cross-encoder (re-ranker), not an embedding model: use /rerank",
-        ));
-    }
     let dim = info.dim;
     let dimensions = match p.dimensions {
         None => None,
@@ -124,6 +119,12 @@ pub async fn embed(state: &Arc<AppState>, input: Input, p: Params) -> Result<Emb
             ))
         }
     };
+    // After every check of the request itself: an invalid request is a 422 on any model.
+    if info.kind != Kind::Embedding {
+        return Err(ApiError::model_cannot(
+            "the model is a cross-encoder (re-ranker), not an embedding model: use /rerank",
+        ));
+    }
     let model = Arc::clone(&state.model);
     let (prompt_name, truncate, normalize) = (p.prompt_name, p.truncate, p.normalize);
     let (seqs, task) = tokio::task::spawn_blocking(move || {

@@ -252,16 +252,18 @@ impl Model {
         truncate: bool,
     ) -> Result<Vec<Seq>, InputError> {
         let enc = self.embedder()?;
-        let mut opts = embed_options(task);
-        opts.truncate = truncate;
-        let encs = enc.tokenize(texts, &opts).map_err(|e| match e {
-            qkv_encoder::Error::TooLong { index, .. } => self.too_long(index),
-            qkv_encoder::Error::Input { msg, .. } => InputError {
-                param: Some("prompt_name"),
-                msg,
-            },
-            other => InputError::new(format!("cannot tokenize: {other}")),
-        })?;
+        // Cut at the model's limit here and refused below when the request says so: the
+        // library's own refusal re-reads the tokenizer to report the full length, which a
+        // server should not do per request.
+        let encs = enc
+            .tokenize(texts, &embed_options(task))
+            .map_err(|e| match e {
+                qkv_encoder::Error::Input { msg, .. } => InputError {
+                    param: Some("prompt_name"),
+                    msg,
+                },
+                other => InputError::new(format!("cannot tokenize: {other}")),
+            })?;
         encs.into_iter()
             .enumerate()
             .map(|(i, e)| self.limit(i, e, truncate))
@@ -389,6 +391,9 @@ impl Model {
     fn limit(&self, index: usize, mut e: Encoding, truncate: bool) -> Result<Seq, InputError> {
         let max = self.info.max_input_tokens;
         e.tokens = Vec::new(); // display strings: not needed, and the queue holds many
+        if e.truncated && !truncate {
+            return Err(self.too_long(index));
+        }
         if e.ids.len() > max {
             if !truncate {
                 return Err(self.too_long(index));
@@ -410,7 +415,8 @@ impl Model {
     }
 }
 
-/// The library options of an embedding task (`truncate` is the tokenizer's: set per call).
+/// The library options of an embedding task (inputs cut at the model's limit: the server
+/// refuses them itself when a request does not ask for the cut).
 fn embed_options(task: &Task) -> EmbedOptions {
     match task {
         Task::Embed {

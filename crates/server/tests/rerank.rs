@@ -142,6 +142,14 @@ async fn bad_rerank_requests_get_422_and_embedding_routes_424() {
             "{v}"
         );
     }
+    // An invalid embedding request is a 422 on a reranker too (it is checked before the kind).
+    for (path, body) in [
+        ("/embed", json!({"inputs": "a", "dimensions": 0})),
+        ("/v1/embeddings", json!({"input": [], "model": "m"})),
+    ] {
+        let (st, v) = post(&s, path, body).await;
+        assert_eq!(st, 422, "{path}: {v}");
+    }
     // Still serving.
     let (st, _) = post(&s, "/rerank", json!({"query": "q", "texts": ["a"]})).await;
     assert_eq!(st, 200);
