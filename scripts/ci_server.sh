@@ -2,10 +2,11 @@
 # `qkv serve` from the outside, for CI: builds the `qkv` binary, installs the Python test tools
 # into a venv (openai, schemathesis, pytest, numpy, requests, aiohttp; pinned), then runs
 #   1. pytest crates/server/tests/python: the official openai client, curl and requests against
-#      the running server, compared bit for bit with `qkv embed`; SIGTERM with a request in
-#      flight (it completes, exit 0);
-#   2. schemathesis against /openapi.json of a running server: no 5xx, every response matches
-#      the document.
+#      the running server, compared bit for bit with `qkv embed` (f32 and int8) and, on the tiny
+#      cross-encoder fixture, `qkv rerank`; SIGTERM with a request in flight (it completes,
+#      exit 0);
+#   2. schemathesis against /openapi.json of a running server (the embedding model, then the
+#      tiny cross-encoder): no 5xx, every response matches the document.
 # Uses the real all-MiniLM-L6-v2 when QKV_MODEL_DIR is set, the tiny fixture otherwise.
 # Loopback only; every wait is bounded. About 1-3 minutes on 2 cores once the build is there.
 #

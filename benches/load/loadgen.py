@@ -11,9 +11,14 @@ Phases:
                MAX_OPEN requests open at once): counts of 200 / 429 / other, and how fast the
                429s come back.
   3. recovery: the closed-loop clients again for RECOVERY s: errors must be 0 again.
+  4. sweep (with --sweep 1,4,16,64): the closed-loop load at each client count for SWEEP_SECONDS
+               (after a short warm-up): throughput and latency vs concurrency, for the plots.
+Every phase records the 1-minute load average of the machine (/proc/loadavg) beside its numbers.
 
 Usage:
   benches/load/loadgen.py --url http://127.0.0.1:8080 --pid SERVER_PID [--json out.json]
+  benches/load/loadgen.py --url URL --path /embeddings --model NAME --no-truncate ...   (a peer
+      with OpenAI's route, e.g. Infinity: its model name, and no qkv-only `truncate` field)
   benches/load/loadgen.py --dump N FILE      (N sentences of the same distribution, one a line)
 Needs aiohttp (scripts/ci_server.sh's venv has it).
 """
@@ -69,17 +74,30 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
+def load1():
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# Where and how requests are sent (set from the command line).
+TARGET = {"path": "/v1/embeddings", "model": "load", "truncate": True}
+
+
 async def post(session, url, texts):
-    body = {"input": texts, "model": "load", "encoding_format": "base64", "truncate": True}
+    body = {"input": texts, "model": TARGET["model"], "encoding_format": "base64"}
+    if TARGET["truncate"]:
+        body["truncate"] = True
     t = time.perf_counter()
     tokens = 0
     try:
-        async with session.post(url + "/v1/embeddings", json=body) as r:
+        async with session.post(url + TARGET["path"], json=body) as r:
             data = await r.read()
             status = r.status
             if status == 200:
                 doc = json.loads(data)
-                tokens = doc["usage"]["prompt_tokens"]
+                tokens = (doc.get("usage") or {}).get("prompt_tokens") or 0
                 if len(doc["data"]) != len(texts):
                     status = -2
     except (aiohttp.ClientError, asyncio.TimeoutError):
@@ -187,7 +205,20 @@ async def overload(session, url, rate, duration, max_open, base):
     }
 
 
+async def sweep(session, url, counts, seconds, warmup, base):
+    """The closed-loop load at each client count: throughput and latency vs concurrency."""
+    out = []
+    for n in counts:
+        before = load1()
+        results, secs = await closed_loop(session, url, n, seconds, 3 + n, base, warmup)
+        row = {"clients": n, **summarize(results, secs), "load1_before": before, "load1_after": load1()}
+        print(json.dumps({"sweep": row}), file=sys.stderr, flush=True)
+        out.append(row)
+    return out
+
+
 async def main(a):
+    TARGET.update(path=a.path, model=a.model, truncate=not a.no_truncate)
     base = sentences()
     timeout = aiohttp.ClientTimeout(total=120)
     conn = aiohttp.TCPConnector(limit=a.max_open + a.clients)
@@ -195,11 +226,14 @@ async def main(a):
         rss = []
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_rss(a.pid, rss, stop)) if a.pid else None
+        load_before = load1()
         results, secs = await closed_loop(session, a.url, a.clients, a.duration, 1, base, a.warmup)
+        load_after = load1()
         stop.set()
         if sampler:
             await sampler
         steady = summarize(results, secs)
+        steady["load1_before"], steady["load1_after"] = load_before, load_after
         # RSS over the first and the last 10 s of the measured window (after the warm-up).
         first = [r for t, r in rss if r is not None and a.warmup <= t <= a.warmup + 10]
         last = [r for t, r in rss if r is not None and a.warmup + secs - 10 <= t <= a.warmup + secs]
@@ -213,9 +247,14 @@ async def main(a):
             rate = a.factor * max(steady["requests_per_s"], 0.5)
             report["overload"] = await overload(session, a.url, rate, a.overload, a.max_open, base)
             print(json.dumps({"overload": report["overload"]}), file=sys.stderr, flush=True)
+            report["overload"]["load1_after"] = load1()
             t = time.perf_counter()
             results, _ = await closed_loop(session, a.url, a.clients, a.recovery, 2, base, 0, True)
             report["recovery"] = summarize(results, time.perf_counter() - t)
+            report["recovery"]["load1_after"] = load1()
+        if a.sweep:
+            counts = [int(c) for c in a.sweep.split(",")]
+            report["sweep"] = await sweep(session, a.url, counts, a.sweep_seconds, a.sweep_warmup, base)
     print(json.dumps(report, indent=2))
     if a.json:
         Path(a.json).write_text(json.dumps(report, indent=2) + "\n")
@@ -245,6 +284,12 @@ if __name__ == "__main__":
     p.add_argument("--factor", type=float, default=4.0)
     p.add_argument("--recovery", type=float, default=10)
     p.add_argument("--max-open", type=int, default=1024)
+    p.add_argument("--sweep", help="client counts for the concurrency sweep, e.g. 1,4,16,64")
+    p.add_argument("--sweep-seconds", type=float, default=10)
+    p.add_argument("--sweep-warmup", type=float, default=3)
+    p.add_argument("--path", default="/v1/embeddings", help="the OpenAI-style embeddings route")
+    p.add_argument("--model", default="load", help="the `model` field sent")
+    p.add_argument("--no-truncate", action="store_true", help="omit qkv's `truncate` field")
     p.add_argument("--json")
     a = p.parse_args()
     if not a.url.startswith(("http://127.", "http://localhost", "http://[::1]")):

@@ -1,4 +1,5 @@
-//! `qkv serve`: the embedding server of `qkv-server`, configured from the command line.
+//! `qkv serve`: the embedding and reranking server of `qkv-server`, configured from the
+//! command line.
 
 use anyhow::Result;
 use clap::Args;
@@ -10,8 +11,9 @@ use std::time::Duration;
 /// `qkv serve` arguments.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Model directory (sentence-transformers layout), or a Hugging Face id already in the
-    /// local cache.
+    /// Model directory (a sentence-transformers embedding model, or a one-label
+    /// `*ForSequenceClassification` cross-encoder, served on /rerank), or a Hugging Face id
+    /// already in the local cache.
     #[arg(long)]
     pub model: PathBuf,
     /// Address to listen on.
@@ -20,9 +22,10 @@ pub struct ServeArgs {
     /// Port to listen on (0: any free port; the log line says which).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Weight precision: f32 (bf16 and int8 are not available yet).
-    #[arg(long, default_value = "f32")]
-    pub precision: String,
+    /// Precision of the model's linear layers: f32 (exact), bf16 or int8 (default: the
+    /// directory's; a directory written by `qkv quantize` loads only at its own).
+    #[arg(long, value_parser = crate::precision::parse)]
+    pub precision: Option<Precision>,
     /// Threads for the forward passes (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -58,13 +61,15 @@ pub struct ServeArgs {
 
 /// Runs `qkv serve` until SIGTERM or SIGINT.
 pub fn run(a: ServeArgs) -> Result<()> {
-    let precision: Precision = a.precision.parse()?;
+    if let Some(p) = a.precision {
+        crate::precision::warn_if_slow(p);
+    }
     let read_timeout = Duration::try_from_secs_f64(a.read_timeout)
         .map_err(|e| anyhow::anyhow!("--read-timeout {}: {e}", a.read_timeout))?;
     let mut c = ServerConfig::new(a.model);
     c.host = a.host;
     c.port = a.port;
-    c.precision = precision;
+    c.precision = a.precision;
     c.threads = a.threads;
     c.max_batch_tokens = a.max_batch_tokens;
     c.max_client_batch_size = a.max_client_batch_size;

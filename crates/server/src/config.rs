@@ -2,47 +2,10 @@
 //! text-embeddings-inference's. Validated once, against the loaded model, at startup.
 
 use crate::error::Error;
+use qkv_encoder::Precision;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
-
-/// Numeric precision of the weights and activations.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Precision {
-    /// 32-bit floats: exact, and the only precision qkv-encoder runs today.
-    #[default]
-    F32,
-    /// bfloat16 weights (not available yet: refused at startup).
-    Bf16,
-    /// int8 weights (not available yet: refused at startup).
-    Int8,
-}
-
-impl Precision {
-    /// The name used on the command line and in `/info`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::Bf16 => "bf16",
-            Precision::Int8 => "int8",
-        }
-    }
-}
-
-impl FromStr for Precision {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "f32" | "float32" => Ok(Precision::F32),
-            "bf16" | "bfloat16" => Ok(Precision::Bf16),
-            "int8" => Ok(Precision::Int8),
-            _ => Err(Error::Config(format!(
-                "unknown precision `{s}` (expected f32, bf16 or int8)"
-            ))),
-        }
-    }
-}
 
 /// Everything `serve` needs. Build it with [`ServerConfig::new`] and adjust the public fields.
 #[derive(Clone, Debug)]
@@ -57,8 +20,10 @@ pub struct ServerConfig {
     pub host: IpAddr,
     /// Port to bind (0: an ephemeral port, see [`crate::Server::local_addr`]).
     pub port: u16,
-    /// Weight precision (only [`Precision::F32`] is available).
-    pub precision: Precision,
+    /// Precision of the model's linear layers (`f32`, `bf16`, `int8`); `None`: the
+    /// directory's (f32 for a plain checkpoint, the saved one for a directory written by
+    /// `qkv quantize`, which loads only at it).
+    pub precision: Option<Precision>,
     /// Threads for the forward passes (default: all cores).
     pub threads: Option<usize>,
     /// Token budget of one forward pass: queued inputs are packed until the next one would
@@ -96,14 +61,15 @@ pub const QUEUE_BATCHES: usize = 4;
 pub const DEFAULT_BODY_LIMIT: usize = 2_000_000;
 
 impl ServerConfig {
-    /// Defaults for a model: 127.0.0.1:8080, f32, all cores, and the limits above.
+    /// Defaults for a model: 127.0.0.1:8080, the directory's precision, all cores, and the
+    /// limits above.
     pub fn new(model: impl Into<PathBuf>) -> Self {
         ServerConfig {
             model: model.into(),
             model_name: None,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 8080,
-            precision: Precision::F32,
+            precision: None,
             threads: None,
             max_batch_tokens: DEFAULT_MAX_BATCH_TOKENS,
             max_client_batch_size: DEFAULT_MAX_CLIENT_BATCH_SIZE,
@@ -119,12 +85,6 @@ impl ServerConfig {
     /// Checks the settings that do not depend on the model.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         let bad = |m: String| Err(Error::Config(m));
-        if self.precision != Precision::F32 {
-            return bad(format!(
-                "--precision {} is not available yet: qkv-encoder runs f32 only",
-                self.precision.as_str()
-            ));
-        }
         for (name, v) in [
             ("--max-batch-tokens", Some(self.max_batch_tokens)),
             ("--max-client-batch-size", Some(self.max_client_batch_size)),
@@ -185,17 +145,6 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn precision_parses_and_only_f32_validates() {
-        assert_eq!("bf16".parse::<Precision>().unwrap(), Precision::Bf16);
-        assert!("fp8".parse::<Precision>().is_err());
-        let mut c = ServerConfig::new("m");
-        assert!(c.validate().is_ok());
-        c.precision = Precision::Int8;
-        let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("int8") && e.contains("not available"), "{e}");
-    }
 
     #[test]
     fn zero_limits_are_refused() {

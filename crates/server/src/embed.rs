@@ -1,10 +1,10 @@
-//! The embedding pipeline both embedding routes share: validate the inputs, tokenize them
-//! (off the async threads), queue them for the batcher, wait for the rows, and finish each row
-//! (`dimensions`, normalization).
+//! The embedding pipeline both embedding routes share: validate the inputs, tokenize them with
+//! the library (off the async threads), and run them through the batching queue as one
+//! [`Task`] (prompt, `dimensions`, normalization: the library's options, so a served row equals
+//! `SentenceEncoder`'s bit for bit).
 
 use crate::api_error::ApiError;
-use crate::batcher::SubmitError;
-use crate::model::{Model, Seq};
+use crate::model::{InputError, Kind, Model, Seq, Task};
 use crate::state::AppState;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -107,10 +107,11 @@ pub async fn embed(state: &Arc<AppState>, input: Input, p: Params) -> Result<Emb
             format!("{n} inputs in one request: the limit is {max} (--max-client-batch-size)"),
         ));
     }
-    let dim = state.model.info().dim;
-    let dims = match p.dimensions {
-        None => dim,
-        Some(k) if k >= 1 && k <= dim as u64 => k as usize,
+    let info = state.model.info();
+    let dim = info.dim;
+    let dimensions = match p.dimensions {
+        None => None,
+        Some(k) if k >= 1 && k <= dim as u64 => Some(k as usize),
         Some(k) => {
             return Err(ApiError::invalid_param(
                 "dimensions",
@@ -118,64 +119,69 @@ pub async fn embed(state: &Arc<AppState>, input: Input, p: Params) -> Result<Emb
             ))
         }
     };
+    // After every check of the request itself: an invalid request is a 422 on any model.
+    if info.kind != Kind::Embedding {
+        return Err(ApiError::model_cannot(
+            "the model is a cross-encoder (re-ranker), not an embedding model: use /rerank",
+        ));
+    }
     let model = Arc::clone(&state.model);
-    let prompt_name = p.prompt_name.clone();
-    let truncate = p.truncate;
-    let seqs = tokio::task::spawn_blocking(move || tokenize(&model, input, prompt_name, truncate))
-        .await
-        .map_err(|e| ApiError::internal(format!("tokenizer task failed: {e}")))??;
+    let (prompt_name, truncate, normalize) = (p.prompt_name, p.truncate, p.normalize);
+    let (seqs, task) = tokio::task::spawn_blocking(move || {
+        tokenize(&model, input, prompt_name, dimensions, normalize, truncate)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("tokenizer task failed: {e}")))??;
     let tokens = seqs.iter().map(Seq::len).sum();
-    let rx = state.batcher.submit(seqs).map_err(|e| match e {
-        SubmitError::Full => ApiError::overloaded(format!(
-            "the queue holds {} tokens (--max-queue-tokens): retry later",
-            state.limits.max_queue_tokens
-        )),
-        SubmitError::Closed => ApiError::unavailable("the server is shutting down"),
-    })?;
-    let data = match rx.await {
-        Ok(Ok(data)) => data,
-        Ok(Err(msg)) => return Err(ApiError::internal(format!("the model failed: {msg}"))),
-        Err(_) => return Err(ApiError::unavailable("the server is shutting down")),
-    };
-    let rows = data
-        .chunks_exact(dim)
-        .map(|r| {
-            let mut row = r.to_vec();
-            Model::finish_row(&mut row, dims, p.normalize);
-            row
-        })
-        .collect();
+    let width = dimensions.unwrap_or(dim);
+    let data = state.run(seqs, task).await?;
+    let rows = data.chunks_exact(width).map(<[f32]>::to_vec).collect();
     Ok(Embedded { rows, tokens })
 }
 
-/// Tokenizes every input (texts with the prompt; ids as they are).
+/// Tokenizes every input (texts with the prompt; ids as they are, with no prompt) and says
+/// which task they run as.
 fn tokenize(
     model: &Model,
     input: Input,
     prompt_name: Option<String>,
+    dimensions: Option<usize>,
+    normalize: bool,
     truncate: bool,
-) -> Result<Vec<Seq>, ApiError> {
-    let bad = |e: crate::model::InputError| ApiError::invalid(e.0);
-    let texts = |texts: Vec<String>| -> Result<Vec<Seq>, ApiError> {
-        let prompt = model
-            .prompt(prompt_name.as_deref())
-            .map_err(|e| ApiError::invalid_param("prompt_name", e.0))?;
-        texts
-            .iter()
-            .map(|t| model.tokenize(t, prompt, truncate).map_err(bad))
-            .collect()
+) -> Result<(Vec<Seq>, Task), ApiError> {
+    let bad = |e: InputError| match e.param {
+        Some(param) => ApiError::invalid_param(param, e.msg),
+        None => ApiError::invalid(e.msg),
     };
-    let ids = |batch: Vec<Vec<u32>>| -> Result<Vec<Seq>, ApiError> {
+    let texts = |texts: Vec<String>| {
+        let task = Task::Embed {
+            prompt_name: prompt_name.clone(),
+            prompt: None,
+            dimensions,
+            normalize,
+        };
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let seqs = model.tokenize(&refs, &task, truncate).map_err(bad)?;
+        Ok((seqs, task))
+    };
+    let ids = |batch: Vec<Vec<u32>>| {
         if prompt_name.is_some() {
             return Err(ApiError::invalid_param(
                 "prompt_name",
                 "prompt_name applies to texts, not to token ids",
             ));
         }
-        batch
+        let task = Task::Embed {
+            prompt_name: None,
+            prompt: Some(String::new()),
+            dimensions,
+            normalize,
+        };
+        let seqs = batch
             .into_iter()
             .map(|ids| model.seq_from_ids(ids, truncate).map_err(bad))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((seqs, task))
     };
     match input {
         Input::Text(t) => texts(vec![t]),

@@ -1,23 +1,30 @@
 //! # qkv-server
 //!
-//! `qkv serve`: a sentence-embedding server over `qkv-encoder`, with the routes users of
-//! OpenAI's API and of Hugging Face's text-embeddings-inference already know.
+//! `qkv serve`: a sentence-embedding and reranking server over `qkv-encoder`, with the routes
+//! users of OpenAI's API and of Hugging Face's text-embeddings-inference already know.
+//!
+//! The model directory decides what is served: an embedding model (`SentenceEncoder`:
+//! `/embed`, `/v1/embeddings`) or, when `config.json`'s `architectures` names a one-label
+//! `*ForSequenceClassification` model, a cross-encoder (`CrossEncoder`: `/rerank`); the other
+//! kind's routes answer 424. [`ServerConfig::precision`] loads the linear layers at f32, bf16
+//! or int8 (a directory written by `qkv quantize` loads at its saved precision).
 //!
 //! | route | what |
 //! |---|---|
 //! | `POST /v1/embeddings` | OpenAI's embeddings API (`input`, `model`, `encoding_format`, `dimensions`) |
 //! | `POST /embed` | text-embeddings-inference's (`inputs`, `normalize`, `truncate`, `prompt_name`, `dimensions`) |
-//! | `POST /rerank` | text-embeddings-inference's; 424 unless the model is a cross-encoder |
+//! | `POST /rerank` | text-embeddings-inference's (`query`, `texts`, `raw_scores`, `return_text`, `truncate`) |
 //! | `GET /health` | 200 once the model is loaded and warmed up |
-//! | `GET /info` | model, dimension, precision, limits, version |
+//! | `GET /info` | model, kind, dimension, precision, limits, version |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /openapi.json` | the OpenAPI 3.1 document of all of it |
 //!
-//! **Batching.** Requests from every client wait in one queue; one worker cuts it into
-//! forward passes by a token budget (`max_batch_tokens`), packed without padding, and hands each
-//! request its rows in order. A row never depends on its batch neighbours, so a served
-//! embedding equals `SentenceEncoder::embed`'s bit for bit. A client that disconnects cancels
-//! its queued inputs.
+//! **Batching.** Requests from every client (texts or rerank pairs) wait in one queue; one
+//! worker cuts it into forward passes by a token budget (`max_batch_tokens`), packed without
+//! padding, and hands each request its rows in order. A row never depends on its batch
+//! neighbours, so a served embedding equals `SentenceEncoder::embed_with`'s and a served score
+//! `CrossEncoder::score_with`'s bit for bit. A client that disconnects cancels its queued
+//! inputs.
 //!
 //! **Limits.** 429 with `Retry-After` beyond `max_concurrent_requests` or at a full queue, 413
 //! over the body limit, 408 for a body that does not arrive in time, 400/422 with OpenAI's
@@ -43,6 +50,8 @@
 
 mod api_error;
 mod app;
+mod batch_queue;
+mod batch_worker;
 mod batcher;
 mod body;
 mod config;
@@ -60,10 +69,11 @@ mod server;
 mod state;
 
 pub use config::{
-    Precision, ServerConfig, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH_TOKENS,
-    DEFAULT_MAX_CLIENT_BATCH_SIZE, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    ServerConfig, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH_TOKENS, DEFAULT_MAX_CLIENT_BATCH_SIZE,
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
 };
 pub use error::Error;
+pub use qkv_encoder::Precision;
 pub use server::{shutdown_signal, Server, GRACE};
 
 use std::io::IsTerminal;

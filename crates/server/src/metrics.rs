@@ -1,11 +1,12 @@
 //! Prometheus metrics, served as text by `GET /metrics`: requests by route and status, request
 //! latency, requests in flight, queue depth, forward-pass sizes (sequences and tokens), tokens
 //! embedded (`rate(qkv_tokens_total[1m])` is tokens/s; the last pass's rate is a gauge too), and
-//! queued sequences dropped because their client went away.
+//! queued sequences dropped because their client went away, and the model's kind and precision
+//! (`qkv_model_info`).
 
 use prometheus::{
     exponential_buckets, Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter,
-    IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The server's metrics and the registry that renders them.
@@ -31,6 +32,8 @@ pub struct Metrics {
     pub tokens_per_second: Gauge,
     /// Queued sequences dropped because their request was cancelled or failed.
     pub cancelled: IntCounter,
+    /// 1, labelled with the model's kind and precision.
+    pub model: IntGaugeVec,
 }
 
 impl Metrics {
@@ -79,6 +82,13 @@ impl Metrics {
             "qkv_cancelled_sequences_total",
             "Queued sequences dropped because their request was cancelled or failed",
         )?;
+        let model = IntGaugeVec::new(
+            Opts::new(
+                "qkv_model_info",
+                "The model served: 1, labelled with its kind and precision",
+            ),
+            &["kind", "precision"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
@@ -89,6 +99,7 @@ impl Metrics {
         registry.register(Box::new(tokens.clone()))?;
         registry.register(Box::new(tokens_per_second.clone()))?;
         registry.register(Box::new(cancelled.clone()))?;
+        registry.register(Box::new(model.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -101,6 +112,7 @@ impl Metrics {
             tokens,
             tokens_per_second,
             cancelled,
+            model,
         })
     }
 

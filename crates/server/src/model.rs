@@ -1,17 +1,21 @@
-//! The adapter: the only file of the server that uses `qkv_encoder`. Everything else sees
-//! [`Model`], [`Seq`] and plain `f32` rows, so a move of the encoder's modules is fixed here.
+//! The adapter: the only file of the server that uses `qkv_encoder`'s pipelines. Everything
+//! else sees [`Model`], [`Task`], [`Seq`] and plain `f32` rows, so a move of the encoder's
+//! modules is fixed here.
 //!
-//! Three things live here for now that belong in the library later (each marked `LIBRARY:`):
-//! Matryoshka truncation (`dimensions`: cut, then L2-normalize), sentence-transformers prompts
-//! (`config_sentence_transformers.json`: `prompts`, `default_prompt_name`), and the cross-encoder
-//! hook [`Model::score`].
+//! The model directory decides what the server is: a `config.json` whose `architectures` names
+//! a `*ForSequenceClassification` model with one label is a reranker
+//! ([`qkv_encoder::CrossEncoder`], `/rerank`); anything else is an embedding model
+//! ([`qkv_encoder::SentenceEncoder`], `/embed` and `/v1/embeddings`). Prompts, Matryoshka
+//! `dimensions`, normalization, pair tokenization and scores are the library's: a request's
+//! [`Task`] is turned into its `EmbedOptions` or `ScoreOptions`, so a served row equals the
+//! library's bit for bit.
 
 use crate::error::Error;
-use qkv_encoder::sentence::l2_normalize;
-use qkv_encoder::{EmbedOptions, Encoding, Pooling, SentenceEncoder, Tokenizer};
-use serde::Deserialize;
-use std::collections::BTreeMap;
-use std::path::Path;
+use qkv_encoder::{
+    CrossEncoder, EmbedOptions, Encoding, LoadOptions, ModelConfig, Pooling, Precision,
+    ScoreOptions, SentenceEncoder,
+};
+use std::path::{Path, PathBuf};
 
 /// One tokenized input, ready to be batched.
 #[derive(Debug)]
@@ -24,17 +28,62 @@ impl Seq {
     }
 }
 
+/// What a request asks of the model: the library options its inputs run with. Inputs of
+/// requests with equal tasks share forward passes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// Sentence embeddings (`EmbedOptions`).
+    Embed {
+        /// A prompt of the model directory, by name.
+        prompt_name: Option<String>,
+        /// A prompt text (`Some("")`: none, not even the default; used for token ids).
+        prompt: Option<String>,
+        /// Matryoshka: keep the first `dimensions` values.
+        dimensions: Option<usize>,
+        /// L2-normalize each row (after the cut).
+        normalize: bool,
+    },
+    /// Cross-encoder scores (`ScoreOptions`): sigmoid of the logit, or the logit when `raw`.
+    Score {
+        /// Logits instead of sigmoid scores.
+        raw: bool,
+    },
+}
+
+/// Which routes the model serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A sentence-embedding model: `/embed`, `/v1/embeddings`.
+    Embedding,
+    /// A one-label cross-encoder: `/rerank`.
+    Reranker,
+}
+
+impl Kind {
+    /// `embedding` or `reranker` (`/info`'s `model_type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Embedding => "embedding",
+            Kind::Reranker => "reranker",
+        }
+    }
+}
+
 /// What the model is, for `/info` and for validating requests.
 #[derive(Clone, Debug)]
 pub struct ModelInfo {
-    /// Embedding width.
+    /// Embedding model or reranker.
+    pub kind: Kind,
+    /// The precision the linear layers were loaded at.
+    pub precision: Precision,
+    /// Embedding width (a reranker's: the encoder's hidden size).
     pub dim: usize,
-    /// The model's own input limit (`max_seq_length`), in tokens.
+    /// The model's own input limit, in tokens (`max_seq_length`; a reranker's pair limit).
     pub max_seq_length: usize,
     /// The server's input limit (`--max-input-tokens`), at most `max_seq_length`.
     pub max_input_tokens: usize,
-    /// Pooling mode.
-    pub pooling: &'static str,
+    /// Pooling mode (`None` for a reranker, whose head reads the first token).
+    pub pooling: Option<&'static str>,
     /// Whether the model directory L2-normalizes its embeddings.
     pub normalize: bool,
     /// Token ids must be below this.
@@ -43,94 +92,139 @@ pub struct ModelInfo {
     pub prompts: Vec<String>,
 }
 
-/// Why an input cannot be embedded (a client mistake: 422).
+/// Why an input cannot be run (a client mistake: 422), and the field at fault.
 #[derive(Debug)]
-pub struct InputError(pub String);
-
-/// Why a rerank cannot run (LIBRARY: add the cross-encoder's input and model errors here).
-#[derive(Debug)]
-pub enum ScoreError {
-    /// The model is an embedding model, not a cross-encoder.
-    NotReranker,
+pub struct InputError {
+    /// The request field, when one is at fault.
+    pub param: Option<&'static str>,
+    /// A sentence for a person.
+    pub msg: String,
 }
 
-/// `config_sentence_transformers.json` (only the prompt fields).
-#[derive(Deserialize, Default)]
-struct StConfig {
-    #[serde(default)]
-    prompts: BTreeMap<String, String>,
-    #[serde(default)]
-    default_prompt_name: Option<String>,
+impl InputError {
+    fn new(msg: impl Into<String>) -> Self {
+        InputError {
+            param: None,
+            msg: msg.into(),
+        }
+    }
 }
 
-/// A loaded sentence-transformers model with the server's tokenizer.
+enum Pipeline {
+    Embed(SentenceEncoder),
+    Score(CrossEncoder),
+}
+
+/// A loaded embedding model or reranker.
 pub struct Model {
-    enc: SentenceEncoder,
-    tok: Tokenizer,
-    prompts: BTreeMap<String, String>,
-    default_prompt: Option<String>,
+    root: PathBuf,
+    pipe: Pipeline,
     info: ModelInfo,
+    /// Special tokens the tokenizer puts after a single text (`[SEP]`): an input cut at the
+    /// server's limit keeps them, as the tokenizer's own truncation does.
+    trailing_specials: Option<usize>,
 }
 
 impl Model {
-    /// Loads the directory. `max_input` picks the input limit from the model's own
-    /// `max_seq_length` (it is given that and returns the limit or an error).
+    /// Loads the directory at the precision `load` asks for. `max_input` picks the input
+    /// limit from the model's own (it is given that and returns the limit or an error).
     pub fn open(
         dir: &Path,
+        load: &LoadOptions,
         max_input: impl FnOnce(usize) -> Result<usize, Error>,
     ) -> Result<Model, Error> {
-        let load_err = |e: Box<dyn std::error::Error + Send + Sync>| Error::Model {
+        let load_err = |e: qkv_encoder::Error| Error::Model {
             path: dir.to_path_buf(),
-            source: e,
+            source: e.into(),
         };
-        let enc = SentenceEncoder::open(dir).map_err(|e| load_err(e.into()))?;
+        let config = ModelConfig::from_file(dir.join("config.json")).map_err(load_err)?;
+        if config.is_classifier() {
+            return Model::open_reranker(dir, load, &config, max_input);
+        }
+        let enc = SentenceEncoder::open_with(dir, load).map_err(load_err)?;
         let md = enc.model_dir();
         let max_input_tokens = max_input(md.max_seq_length)?;
-        // The library's tokenizer cuts at max_seq_length; the server's cuts at its own limit,
-        // with the same settings, so an input within both is tokenized identically.
-        let tok = Tokenizer::from_file(enc.tokenizer().path(), max_input_tokens)
-            .map_err(|e| load_err(e.into()))?;
-        // LIBRARY: prompts belong in SentenceEncoder.
-        let st_path = md.root.join("config_sentence_transformers.json");
-        let st: StConfig = match std::fs::read(&st_path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| load_err(format!("{}: {e}", st_path.display()).into()))?,
-            Err(_) => StConfig::default(),
-        };
-        let default_prompt = match st.default_prompt_name {
-            Some(n) if !st.prompts.contains_key(&n) => {
-                return Err(load_err(
-                    format!(
-                        "{}: default_prompt_name `{n}` is not in prompts",
-                        st_path.display()
-                    )
-                    .into(),
-                ))
-            }
-            other => other,
-        };
+        let (specials, trailing_specials) = special_tokens(enc.tokenizer());
+        if max_input_tokens <= specials {
+            return Err(Error::Config(format!(
+                "an input limit of {max_input_tokens} tokens leaves no room besides the \
+                 {specials} special tokens"
+            )));
+        }
+        if max_input_tokens < md.max_seq_length && trailing_specials.is_none() {
+            return Err(Error::Config(format!(
+                "an input limit of {max_input_tokens} tokens, below the model's {}, needs a \
+                 tokenizer whose special tokens can be told apart; leave --max-input-tokens \
+                 unset and --max-batch-tokens at least {}",
+                md.max_seq_length, md.max_seq_length
+            )));
+        }
         let info = ModelInfo {
+            kind: Kind::Embedding,
+            precision: enc.precision(),
             dim: enc.dim(),
             max_seq_length: md.max_seq_length,
             max_input_tokens,
-            pooling: match md.pooling {
-                Pooling::Mean => "mean",
-                Pooling::Cls => "cls",
-                Pooling::Max => "max",
-                Pooling::MeanSqrtLen => "mean_sqrt_len",
-                Pooling::WeightedMean => "weightedmean",
-                Pooling::LastToken => "lasttoken",
-            },
+            pooling: Some(pooling_name(md.pooling)),
             normalize: md.normalize,
-            vocab_size: enc.model_dir().config.vocab_size(),
-            prompts: st.prompts.keys().cloned().collect(),
+            vocab_size: md.config.vocab_size(),
+            prompts: md.prompts.prompts.keys().cloned().collect(),
         };
         Ok(Model {
-            enc,
-            tok,
-            prompts: st.prompts,
-            default_prompt,
+            root: dir.to_path_buf(),
+            pipe: Pipeline::Embed(enc),
             info,
+            trailing_specials,
+        })
+    }
+
+    fn open_reranker(
+        dir: &Path,
+        load: &LoadOptions,
+        config: &ModelConfig,
+        max_input: impl FnOnce(usize) -> Result<usize, Error>,
+    ) -> Result<Model, Error> {
+        if config.num_labels != 1 {
+            return Err(Error::Model {
+                path: dir.to_path_buf(),
+                source: format!(
+                    "a sequence classifier with {} labels: qkv serve takes embedding models \
+                     and one-label cross-encoders (rerankers)",
+                    config.num_labels
+                )
+                .into(),
+            });
+        }
+        let ce = CrossEncoder::open_with(dir, load).map_err(|e| Error::Model {
+            path: dir.to_path_buf(),
+            source: e.into(),
+        })?;
+        let limit = ce.tokenizer().max_len();
+        let max_input_tokens = max_input(limit)?;
+        if max_input_tokens != limit {
+            // Pairs are cut together (longest first) by the library's tokenizer, at its limit.
+            return Err(Error::Config(format!(
+                "a cross-encoder takes pairs of up to {limit} tokens and cuts longer ones \
+                 itself: leave --max-input-tokens unset (or {limit}) and --max-batch-tokens \
+                 at least {limit}"
+            )));
+        }
+        let info = ModelInfo {
+            kind: Kind::Reranker,
+            precision: ce.precision(),
+            dim: ce.config().hidden_size(),
+            max_seq_length: limit,
+            max_input_tokens,
+            pooling: None,
+            normalize: false,
+            vocab_size: ce.config().vocab_size(),
+            prompts: Vec::new(),
+        };
+        Ok(Model {
+            root: dir.to_path_buf(),
+            pipe: Pipeline::Score(ce),
+            info,
+            trailing_specials: None,
         })
     }
 
@@ -139,53 +233,78 @@ impl Model {
         &self.info
     }
 
-    /// The text of prompt `name`, or of the directory's default prompt when `name` is `None`.
-    pub fn prompt(&self, name: Option<&str>) -> Result<Option<&str>, InputError> {
-        match name.or(self.default_prompt.as_deref()) {
-            None => Ok(None),
-            Some(n) => self
-                .prompts
-                .get(n)
-                .map(|p| Some(p.as_str()))
-                .ok_or_else(|| InputError(format!("model has no prompt `{n}`"))),
+    /// Values per row of `task`'s results.
+    pub fn width(&self, task: &Task) -> usize {
+        match (task, &self.pipe) {
+            (Task::Embed { dimensions, .. }, _) => dimensions.unwrap_or(self.info.dim),
+            (Task::Score { .. }, Pipeline::Score(ce)) => ce.labels(),
+            (Task::Score { .. }, Pipeline::Embed(_)) => 1,
         }
     }
 
-    /// Tokenizes `prompt + text`; an input longer than the limit is cut when `truncate`,
+    /// Tokenizes texts as the library does for `task` (its prompt put before each, lowercased
+    /// when the directory says so); an input longer than the limit is cut when `truncate`,
     /// refused otherwise.
     pub fn tokenize(
         &self,
-        text: &str,
-        prompt: Option<&str>,
+        texts: &[&str],
+        task: &Task,
         truncate: bool,
-    ) -> Result<Seq, InputError> {
-        let joined;
-        let text = match prompt {
-            Some(p) => {
-                joined = format!("{p}{text}");
-                joined.as_str()
-            }
-            None => text,
+    ) -> Result<Vec<Seq>, InputError> {
+        let enc = self.embedder()?;
+        // Cut at the model's limit here and refused below when the request says so: the
+        // library's own refusal re-reads the tokenizer to report the full length, which a
+        // server should not do per request.
+        let encs = enc
+            .tokenize(texts, &embed_options(task))
+            .map_err(|e| match e {
+                qkv_encoder::Error::Input { msg, .. } => InputError {
+                    param: Some("prompt_name"),
+                    msg,
+                },
+                other => InputError::new(format!("cannot tokenize: {other}")),
+            })?;
+        encs.into_iter()
+            .enumerate()
+            .map(|(i, e)| self.limit(i, e, truncate))
+            .collect()
+    }
+
+    /// (query, text) pairs tokenized as the cross-encoder does; a pair longer than the limit
+    /// is cut (longest side first) when `truncate`, refused otherwise.
+    pub fn tokenize_pairs(
+        &self,
+        query: &str,
+        texts: &[&str],
+        truncate: bool,
+    ) -> Result<Vec<Seq>, InputError> {
+        let Pipeline::Score(ce) = &self.pipe else {
+            return Err(InputError::new("the model is not a cross-encoder"));
         };
-        let mut enc = self
-            .tok
-            .encode(text)
-            .map_err(|e| InputError(format!("cannot tokenize: {e}")))?;
-        if enc.truncated && !truncate {
-            return Err(self.too_long());
-        }
-        enc.tokens = Vec::new(); // display strings: not needed, and the queue holds many
-        Ok(Seq(enc))
+        let pairs: Vec<(&str, &str)> = texts.iter().map(|t| (query, *t)).collect();
+        let encs = ce
+            .tokenize(&pairs)
+            .map_err(|e| InputError::new(format!("cannot tokenize: {e}")))?;
+        encs.into_iter()
+            .enumerate()
+            .map(|(i, mut e)| {
+                if e.truncated && !truncate {
+                    return Err(self.too_long(i));
+                }
+                e.tokens = Vec::new();
+                Ok(Seq(e))
+            })
+            .collect()
     }
 
     /// An input given as token ids, used as they are (no special tokens are added); the ids
     /// must be below the vocabulary size.
     pub fn seq_from_ids(&self, mut ids: Vec<u32>, truncate: bool) -> Result<Seq, InputError> {
         if ids.is_empty() {
-            return Err(InputError("an input has no tokens".into()));
+            return Err(InputError::new("an input has no tokens"));
         }
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.info.vocab_size) {
-            return Err(InputError(format!(
+            return Err(InputError::new(format!(
                 "token id {id} is out of range (vocabulary size {})",
                 self.info.vocab_size
             )));
@@ -193,7 +312,10 @@ impl Model {
         let truncated = ids.len() > self.info.max_input_tokens;
         if truncated {
             if !truncate {
-                return Err(self.too_long());
+                return Err(InputError::new(format!(
+                    "an input is longer than {} tokens: shorten it, or send \"truncate\": true",
+                    self.info.max_input_tokens
+                )));
             }
             ids.truncate(self.info.max_input_tokens);
         }
@@ -206,70 +328,144 @@ impl Model {
         }))
     }
 
-    fn too_long(&self) -> InputError {
-        InputError(format!(
-            "an input is longer than {} tokens: shorten it, or send \"truncate\": true",
-            self.info.max_input_tokens
-        ))
-    }
-
-    /// One packed forward pass over `seqs`: pooled, not normalized, `[n, dim]` in input order.
-    pub fn embed(&self, seqs: Vec<Seq>) -> Result<Vec<f32>, String> {
+    /// One packed forward pass over `seqs`, all of one task: `[n, width(task)]` in input order.
+    pub fn run(&self, task: &Task, seqs: Vec<Seq>) -> Result<Vec<f32>, String> {
         let encs: Vec<Encoding> = seqs.into_iter().map(|s| s.0).collect();
-        let opts = EmbedOptions {
-            pooling: None,
-            normalize: Some(false),
-            batch_size: 0,
-            ..Default::default()
-        };
-        self.enc
-            .embed_encodings(&encs, &opts)
-            .map(|e| e.data)
-            .map_err(|e| e.to_string())
-    }
-
-    /// Finishes one pooled row: keeps its first `dims` values (LIBRARY: Matryoshka), then
-    /// L2-normalizes when asked, with the library's normalization (so a full-width row equals
-    /// `SentenceEncoder::embed`'s bit for bit).
-    pub fn finish_row(row: &mut Vec<f32>, dims: usize, normalize: bool) {
-        row.truncate(dims);
-        if normalize && !row.is_empty() {
-            // Cannot fail: one row of width row.len().
-            let width = row.len();
-            let _ = l2_normalize(row, width);
+        match (task, &self.pipe) {
+            (Task::Embed { .. }, Pipeline::Embed(enc)) => enc
+                .embed_encodings(&encs, &embed_options(task))
+                .map(|e| e.data),
+            (Task::Score { raw }, Pipeline::Score(ce)) => {
+                let opts = ScoreOptions {
+                    raw: *raw,
+                    batch_size: 0,
+                };
+                ce.score_encodings(&encs, &opts).map(|s| s.data)
+            }
+            _ => {
+                return Err(format!(
+                    "the {} model cannot run {task:?}",
+                    self.info.kind.as_str()
+                ))
+            }
         }
+        .map_err(|e| e.to_string())
     }
 
     /// Runs one input through the model to fault in its weights and buffers.
     pub fn warm_up(&self) -> Result<(), Error> {
-        let seq = self
-            .tokenize("warm up", None, true)
-            .map_err(|e| Error::Model {
-                path: self.enc.model_dir().root.clone(),
-                source: e.0.into(),
-            })?;
-        self.embed(vec![seq]).map(|_| ()).map_err(|e| Error::Model {
-            path: self.enc.model_dir().root.clone(),
-            source: e.into(),
-        })
+        let (task, seqs) = match self.info.kind {
+            Kind::Embedding => {
+                let task = Task::Embed {
+                    prompt_name: None,
+                    prompt: None,
+                    dimensions: None,
+                    normalize: false,
+                };
+                let seqs = self.tokenize(&["warm up"], &task, true);
+                (task, seqs)
+            }
+            Kind::Reranker => (
+                Task::Score { raw: true },
+                self.tokenize_pairs("warm up", &["the model"], true),
+            ),
+        };
+        let err = |msg: String| Error::Model {
+            path: self.root.clone(),
+            source: msg.into(),
+        };
+        let seqs = seqs.map_err(|e| err(e.msg))?;
+        self.run(&task, seqs).map(|_| ()).map_err(err)
     }
 
-    /// Cross-encoder scores (raw logits) of `(query, text)` pairs, pairs over the input limit
-    /// cut when `truncate`. LIBRARY: wire `CrossEncoder::score(pairs)` in here when it lands;
-    /// an embedding model has none.
-    pub fn score(
-        &self,
-        _query: &str,
-        _texts: &[String],
-        _truncate: bool,
-    ) -> Result<Vec<f32>, ScoreError> {
-        Err(ScoreError::NotReranker)
+    fn embedder(&self) -> Result<&SentenceEncoder, InputError> {
+        match &self.pipe {
+            Pipeline::Embed(enc) => Ok(enc),
+            Pipeline::Score(_) => Err(InputError::new("the model is not an embedding model")),
+        }
     }
 
-    /// Whether [`Model::score`] can answer.
-    pub fn is_reranker(&self) -> bool {
-        false
+    /// Applies the server's input limit to a library encoding (already cut at the model's):
+    /// refused over it unless `truncate`, else cut as the tokenizer cuts, keeping the
+    /// trailing special tokens.
+    fn limit(&self, index: usize, mut e: Encoding, truncate: bool) -> Result<Seq, InputError> {
+        let max = self.info.max_input_tokens;
+        e.tokens = Vec::new(); // display strings: not needed, and the queue holds many
+        if e.truncated && !truncate {
+            return Err(self.too_long(index));
+        }
+        if e.ids.len() > max {
+            if !truncate {
+                return Err(self.too_long(index));
+            }
+            let tail = self.trailing_specials.unwrap_or(0);
+            let end = e.ids.len() - tail;
+            e.ids.drain(max - tail..end);
+            e.type_ids.drain(max - tail..end);
+            e.truncated = true;
+        }
+        Ok(Seq(e))
     }
+
+    fn too_long(&self, index: usize) -> InputError {
+        InputError::new(format!(
+            "input {index} is longer than {} tokens: shorten it, or send \"truncate\": true",
+            self.info.max_input_tokens
+        ))
+    }
+}
+
+/// The library options of an embedding task (inputs cut at the model's limit: the server
+/// refuses them itself when a request does not ask for the cut).
+fn embed_options(task: &Task) -> EmbedOptions {
+    match task {
+        Task::Embed {
+            prompt_name,
+            prompt,
+            dimensions,
+            normalize,
+        } => EmbedOptions {
+            prompt_name: prompt_name.clone(),
+            prompt: prompt.clone(),
+            dimensions: *dimensions,
+            normalize: Some(*normalize),
+            ..EmbedOptions::default()
+        },
+        Task::Score { .. } => EmbedOptions::default(),
+    }
+}
+
+fn pooling_name(p: Pooling) -> &'static str {
+    match p {
+        Pooling::Mean => "mean",
+        Pooling::Cls => "cls",
+        Pooling::Max => "max",
+        Pooling::MeanSqrtLen => "mean_sqrt_len",
+        Pooling::WeightedMean => "weightedmean",
+        Pooling::LastToken => "lasttoken",
+    }
+}
+
+/// The special tokens the tokenizer's template adds to a single text, and how many of them
+/// come after the text (`None` when a probe cannot tell).
+fn special_tokens(tok: &qkv_encoder::Tokenizer) -> (usize, Option<usize>) {
+    let specials = tok.encode("").map(|e| e.ids).unwrap_or_default();
+    (specials.len(), trailing_specials(tok, &specials))
+}
+
+/// The empty text's special tokens that do not lead a real text's encoding.
+fn trailing_specials(tok: &qkv_encoder::Tokenizer, specials: &[u32]) -> Option<usize> {
+    let probe = tok.encode("hello world").ok()?.ids;
+    if probe.len() <= specials.len() {
+        return None;
+    }
+    let leading = specials
+        .iter()
+        .zip(&probe)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let trailing = specials.len() - leading;
+    probe.ends_with(&specials[leading..]).then_some(trailing)
 }
 
 /// Thread pool for the forward passes: runs `f` inside a pool of `threads` threads (the global
@@ -281,5 +477,45 @@ pub fn with_threads<R: Send>(
     match threads {
         None => Ok(f()),
         Some(n) => qkv_core::with_threads(n, f).map_err(|e| Error::Config(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qkv_encoder::Tokenizer;
+
+    fn tiny() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../encoder/tests/fixtures/tiny_bert")
+    }
+
+    /// An input cut at the server's limit equals the tokenizer's own truncation at that limit.
+    #[test]
+    fn a_cut_at_the_server_limit_equals_the_tokenizers_truncation() {
+        let m = Model::open(&tiny(), &LoadOptions::default(), |_| Ok(6)).unwrap();
+        assert_eq!(m.trailing_specials, Some(1));
+        let task = Task::Embed {
+            prompt_name: None,
+            prompt: None,
+            dimensions: None,
+            normalize: true,
+        };
+        let text = "the cat sat on the mat and the dog sat on the rug";
+        let tok = Tokenizer::from_file(tiny().join("tokenizer.json"), 6).unwrap();
+        let want = tok.encode(text).unwrap();
+        let got = m.tokenize(&[text], &task, true).unwrap().remove(0).0;
+        assert_eq!(
+            (got.ids, got.type_ids, got.truncated),
+            (want.ids, want.type_ids, true)
+        );
+        let e = m.tokenize(&[text], &task, false).unwrap_err();
+        assert!(
+            e.msg.contains("input 0 is longer than 6 tokens"),
+            "{}",
+            e.msg
+        );
+        // Within the limit: the library's encoding as it is.
+        let short = m.tokenize(&["a dog"], &task, false).unwrap().remove(0).0;
+        assert_eq!(short.ids, tok.encode("a dog").unwrap().ids);
     }
 }

@@ -41,14 +41,14 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Health>, 
 pub struct Info {
     /// The model's name.
     pub model_id: String,
-    /// `embedding` (or `reranker` for a cross-encoder).
+    /// `embedding` (`/embed`, `/v1/embeddings`) or `reranker` (a cross-encoder: `/rerank`).
     pub model_type: &'static str,
-    /// Weight precision.
+    /// Precision of the linear layers as loaded: `f32`, `bf16` or `int8`.
     pub model_dtype: &'static str,
-    /// Embedding width.
+    /// Embedding width (a reranker's: the encoder's hidden size).
     pub dim: usize,
-    /// Pooling mode.
-    pub pooling: &'static str,
+    /// Pooling mode (`null` for a reranker).
+    pub pooling: Option<&'static str>,
     /// Whether the model directory normalizes its embeddings.
     pub normalize: bool,
     /// Prompt names the model defines.
@@ -87,12 +87,8 @@ pub async fn info(State(state): State<Arc<AppState>>) -> Json<Info> {
     let l = &state.limits;
     Json(Info {
         model_id: state.model_name.clone(),
-        model_type: if state.model.is_reranker() {
-            "reranker"
-        } else {
-            "embedding"
-        },
-        model_dtype: state.precision.as_str(),
+        model_type: m.kind.as_str(),
+        model_dtype: m.precision.name(),
         dim: m.dim,
         pooling: m.pooling,
         normalize: m.normalize,

@@ -108,6 +108,7 @@ pub struct EmbeddingResponse {
         (status = 408, description = "The body was not received in time", body = ErrorResponse),
         (status = 413, description = "The body is over the limit", body = ErrorResponse),
         (status = 422, description = "A field is wrong", body = ErrorResponse),
+        (status = 424, description = "The model is a cross-encoder, not an embedding model", body = ErrorResponse),
         (status = 429, description = "Too many requests in flight, or the queue is full", body = ErrorResponse,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 503, description = "Shutting down", body = ErrorResponse),

@@ -1,12 +1,13 @@
 //! text-embeddings-inference's routes: `POST /embed` (rows as JSON arrays, normalized unless
 //! `normalize: false`) and `POST /rerank` (a cross-encoder's scores of `(query, text)` pairs,
-//! best first). On an embedding model `/rerank` answers 424, as text-embeddings-inference does;
-//! the handler needs only `Model::score` to serve a cross-encoder.
+//! best first). Each answers 424 when the model is of the other kind: `/rerank` on an
+//! embedding model (as text-embeddings-inference does), `/embed` on a cross-encoder. Rerank
+//! pairs go through the same batching queue as embeddings.
 
 use crate::api_error::{ApiError, ErrorResponse};
 use crate::body::read_json;
 use crate::embed::{embed, Input, Params};
-use crate::model::ScoreError;
+use crate::model::{Kind, Task};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::Json;
@@ -52,6 +53,7 @@ pub struct EmbedRequest {
         (status = 408, description = "The body was not received in time", body = ErrorResponse),
         (status = 413, description = "The body is over the limit", body = ErrorResponse),
         (status = 422, description = "A field is wrong", body = ErrorResponse),
+        (status = 424, description = "The model is a cross-encoder, not an embedding model", body = ErrorResponse),
         (status = 429, description = "Too many requests in flight, or the queue is full", body = ErrorResponse,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 503, description = "Shutting down", body = ErrorResponse),
@@ -126,7 +128,7 @@ pub struct Rank {
         (status = 413, description = "The body is over the limit", body = ErrorResponse),
         (status = 422, description = "A field is wrong", body = ErrorResponse),
         (status = 424, description = "The model is not a cross-encoder", body = ErrorResponse),
-        (status = 429, description = "Too many requests in flight", body = ErrorResponse,
+        (status = 429, description = "Too many requests in flight, or the queue is full", body = ErrorResponse,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 503, description = "Shutting down", body = ErrorResponse),
     ),
@@ -155,12 +157,11 @@ pub async fn rerank(
             ),
         ));
     }
-    if !state.model.is_reranker() {
+    if state.model.info().kind != Kind::Reranker {
         return Err(ApiError::model_cannot(
             "the model is an embedding model, not a cross-encoder (re-ranker): /rerank needs one",
         ));
     }
-    let model = Arc::clone(&state.model);
     let RerankRequest {
         query,
         texts,
@@ -168,26 +169,28 @@ pub async fn rerank(
         return_text,
         truncate,
     } = r;
+    let model = Arc::clone(&state.model);
     let truncate = truncate.unwrap_or(false);
-    let (scores, texts) =
-        tokio::task::spawn_blocking(move || (model.score(&query, &texts, truncate), texts))
-            .await
-            .map_err(|e| ApiError::internal(format!("rerank task failed: {e}")))?;
-    let scores = scores.map_err(|e| match e {
-        ScoreError::NotReranker => ApiError::model_cannot("the model is not a cross-encoder"),
-    })?;
-    Ok(Json(rank(scores, texts, raw_scores, return_text)))
+    let (seqs, texts) = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        (model.tokenize_pairs(&query, &refs, truncate), texts)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("tokenizer task failed: {e}")))?;
+    let seqs = seqs.map_err(|e| ApiError::invalid_param("texts", e.msg))?;
+    let scores = state.run(seqs, Task::Score { raw: raw_scores }).await?;
+    Ok(Json(rank(scores, texts, return_text)))
 }
 
-/// Orders scores best first (ties by index), applying the sigmoid unless `raw`.
-pub fn rank(scores: Vec<f32>, texts: Vec<String>, raw: bool, return_text: bool) -> Vec<Rank> {
+/// Orders the scores best first (ties by index), with the texts when asked.
+pub fn rank(scores: Vec<f32>, texts: Vec<String>, return_text: bool) -> Vec<Rank> {
     let mut out: Vec<Rank> = scores
         .into_iter()
         .zip(texts)
         .enumerate()
-        .map(|(index, (s, t))| Rank {
+        .map(|(index, (score, t))| Rank {
             index,
-            score: if raw { s } else { 1.0 / (1.0 + (-s).exp()) },
+            score,
             text: return_text.then_some(t),
         })
         .collect();
@@ -200,18 +203,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rank_sorts_best_first_with_sigmoid() {
+    fn rank_sorts_best_first_ties_by_index() {
         let r = rank(
             vec![-1.0, 2.0, 2.0],
             vec!["a".into(), "b".into(), "c".into()],
-            false,
             true,
         );
         assert_eq!(r.iter().map(|r| r.index).collect::<Vec<_>>(), [1, 2, 0]);
-        assert!((r[0].score - 0.880_797).abs() < 1e-6);
+        assert_eq!(r[0].score, 2.0);
         assert_eq!(r[2].text.as_deref(), Some("a"));
-        let raw = rank(vec![-1.0], vec!["a".into()], true, false);
-        assert_eq!((raw[0].score, raw[0].text.is_none()), (-1.0, true));
+        let plain = rank(vec![0.5], vec!["a".into()], false);
+        assert!(plain[0].text.is_none());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use qkv_encoder::LoadOptions;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,9 +62,10 @@ impl Server {
         });
         let cfg = config.clone();
         let threads = config.threads;
+        let load = LoadOptions::with_precision(config.precision);
         let (model, max_queue_tokens) = tokio::task::spawn_blocking(move || {
             let mut queue = 0;
-            let model = Model::open(&dir, |max| {
+            let model = Model::open(&dir, &load, |max| {
                 let (input, q) = cfg.resolve_limits(max)?;
                 queue = q;
                 Ok(input)
@@ -77,8 +79,13 @@ impl Server {
         let metrics = Arc::new(
             Metrics::new().map_err(|e| Error::Worker(format!("cannot create metrics: {e}")))?,
         );
+        let info = model.info();
+        metrics
+            .model
+            .with_label_values(&[info.kind.as_str(), info.precision.name()])
+            .set(1);
         let batcher = Batcher::start(
-            Arc::clone(&model),
+            model.clone(),
             config.max_batch_tokens,
             max_queue_tokens,
             threads,
@@ -106,7 +113,6 @@ impl Server {
             },
             api_key: config.api_key.clone(),
             model_name,
-            precision: config.precision,
         });
         Ok(Server {
             listener,
@@ -135,6 +141,8 @@ impl Server {
         tracing::info!(
             address = %format_args!("http://{addr}"),
             model = %state.model_name,
+            kind = info.kind.as_str(),
+            precision = info.precision.name(),
             dim = info.dim,
             max_input_tokens = info.max_input_tokens,
             "qkv serve: ready, listening on http://{addr}"

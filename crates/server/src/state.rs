@@ -3,10 +3,10 @@
 //! stateless, so replicas behind a load balancer need no coordination.
 
 use crate::api_error::ApiError;
+use crate::batch_queue::SubmitError;
 use crate::batcher::Batcher;
-use crate::config::Precision;
 use crate::metrics::Metrics;
-use crate::model::Model;
+use crate::model::{Model, Seq, Task};
 use prometheus::IntGauge;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,8 +45,6 @@ pub struct AppState {
     pub api_key: Option<String>,
     /// The model's name, echoed when a request names none.
     pub model_name: String,
-    /// Weight precision.
-    pub precision: Precision,
 }
 
 /// A request's place among those in flight; dropping it frees the place.
@@ -75,5 +73,23 @@ impl AppState {
             _permit: permit,
             gauge: self.metrics.in_flight.clone(),
         })
+    }
+
+    /// Runs a request's inputs through the batching queue as `task`: its rows `[n, width]`,
+    /// 429 when the queue is full, 503 when the server is shutting down. Dropping the future
+    /// (the client went away) cancels the inputs still queued.
+    pub async fn run(&self, seqs: Vec<Seq>, task: Task) -> Result<Vec<f32>, ApiError> {
+        let rx = self.batcher.submit(seqs, task).map_err(|e| match e {
+            SubmitError::Full => ApiError::overloaded(format!(
+                "the queue holds {} tokens (--max-queue-tokens): retry later",
+                self.limits.max_queue_tokens
+            )),
+            SubmitError::Closed => ApiError::unavailable("the server is shutting down"),
+        })?;
+        match rx.await {
+            Ok(Ok(data)) => Ok(data),
+            Ok(Err(msg)) => Err(ApiError::internal(format!("the model failed: {msg}"))),
+            Err(_) => Err(ApiError::unavailable("the server is shutting down")),
+        }
     }
 }

@@ -256,10 +256,6 @@ async fn api_key_guards_every_route_but_health() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn startup_errors_come_back_before_listening() {
     let mut cfg = config(tiny_dir());
-    cfg.precision = qkv_server::Precision::Bf16;
-    let e = qkv_server::Server::bind(cfg).await.unwrap_err().to_string();
-    assert!(e.contains("bf16"), "{e}");
-    let mut cfg = config(tiny_dir());
     cfg.max_input_tokens = Some(25);
     let e = qkv_server::Server::bind(cfg).await.unwrap_err().to_string();
     assert!(e.contains("more than the model takes (24)"), "{e}");
@@ -274,5 +270,85 @@ async fn startup_errors_come_back_before_listening() {
     cfg.port = s.addr.port();
     let e = qkv_server::Server::bind(cfg).await.unwrap_err().to_string();
     assert!(e.contains("cannot listen"), "{e}");
+    s.stop().await.unwrap();
+}
+
+/// A model with prompts (`query` by default, `passage`): prompts and Matryoshka `dimensions`
+/// are the library's, bit for bit, on both embedding routes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompts_and_dimensions_are_the_librarys() {
+    use qkv_encoder::{EmbedOptions, SentenceEncoder};
+    let dir = tiny_dir().join("../families/bert_cls_prompts");
+    let s = TestServer::start(config(dir.clone())).await;
+    let lib = SentenceEncoder::open(&dir).unwrap();
+    let texts = ["the cat sat on the mat", "a dog"];
+    // `/embed` normalizes unless told not to (this directory does not), `/v1/embeddings` after
+    // a `dimensions` cut.
+    let want = |mut opts: EmbedOptions| {
+        opts.normalize = Some(true);
+        let e = lib.embed_with(&texts, &opts).unwrap();
+        (0..e.len()).map(|i| e.row(i).to_vec()).collect::<Vec<_>>()
+    };
+    let rows = |v: &serde_json::Value| v.as_array().unwrap().iter().map(floats).collect::<Vec<_>>();
+    // No prompt named: the directory's default prompt (`query`).
+    let (st, v) = post(&s, "/embed", json!({"inputs": texts})).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(rows(&v), want(EmbedOptions::default()));
+    assert_ne!(
+        rows(&v),
+        want(EmbedOptions {
+            prompt: Some(String::new()),
+            ..Default::default()
+        }),
+        "the default prompt changes the rows"
+    );
+    let passage = EmbedOptions {
+        prompt_name: Some("passage".into()),
+        ..Default::default()
+    };
+    let (st, v) = post(
+        &s,
+        "/embed",
+        json!({"inputs": texts, "prompt_name": "passage"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(rows(&v), want(passage.clone()));
+    // dimensions: the library's Matryoshka cut and normalization, on both routes.
+    let cut = EmbedOptions {
+        dimensions: Some(8),
+        ..passage
+    };
+    let (st, v) = post(
+        &s,
+        "/embed",
+        json!({"inputs": texts, "prompt_name": "passage", "dimensions": 8}),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(rows(&v), want(cut.clone()));
+    let (st, v) = post(
+        &s,
+        "/v1/embeddings",
+        json!({"input": texts, "prompt_name": "passage", "dimensions": 8}),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let openai: Vec<Vec<f32>> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| floats(&d["embedding"]))
+        .collect();
+    assert_eq!(openai, want(cut));
+    let info: serde_json::Value = client()
+        .get(s.url("/info"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["prompts"], json!(["passage", "query"]));
     s.stop().await.unwrap();
 }

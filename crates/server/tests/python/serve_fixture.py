@@ -30,13 +30,19 @@ def model_dir():
     return os.environ.get("QKV_SERVER_MODEL") or str(ROOT / "crates/encoder/tests/fixtures/tiny_bert")
 
 
+def reranker_dir():
+    """The tiny BERT cross-encoder fixture (a one-label BertForSequenceClassification)."""
+    return str(ROOT / "crates/encoder/tests/fixtures/families/bert_reranker")
+
+
 class QkvServer:
     """`qkv serve --model MODEL --port 0 ARGS`; `url` once ready; the log kept."""
 
     READY = re.compile(r"ready, listening on (http://[0-9.:]+)")
 
-    def __init__(self, args=()):
+    def __init__(self, args=(), model=None):
         self.args = list(args)
+        self.model = model
         self.proc = None
         self.url = None
         self._lines = []
@@ -45,7 +51,7 @@ class QkvServer:
 
     def start(self, timeout=120):
         self.proc = subprocess.Popen(
-            [qkv_bin(), "serve", "--model", model_dir(), "--port", "0", *self.args],
+            [qkv_bin(), "serve", "--model", self.model or model_dir(), "--port", "0", *self.args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -1,6 +1,7 @@
 """`qkv serve` from the outside: the official `openai` client, curl and `requests` against the
-running binary on 127.0.0.1 (an ephemeral port), compared bit for bit with `qkv embed`; then
-SIGTERM while a request is in flight (it completes, the process exits 0).
+running binary on 127.0.0.1 (an ephemeral port), compared bit for bit with `qkv embed` (at f32
+and int8) and `qkv rerank`; then SIGTERM while a request is in flight (it completes, the process
+exits 0).
 
 Environment: QKV_BIN (the `qkv` binary), QKV_SERVER_MODEL (a model directory; all-MiniLM-L6-v2
 in CI, the tiny fixture otherwise). schemathesis runs from scripts/ci_server.sh against the same
@@ -19,7 +20,7 @@ import openai
 import pytest
 import requests
 
-from serve_fixture import TEXTS, QkvServer, model_dir, qkv_bin
+from serve_fixture import TEXTS, QkvServer, model_dir, qkv_bin, reranker_dir
 
 # Inputs over the server's limit are refused unless the request asks to truncate; `qkv embed`
 # truncates at the model's max_seq_length, so ask for the same (only the tiny model's 24-token
@@ -86,6 +87,46 @@ def test_curl_embed_matches_qkv_embed(server):
     ).stdout
     got = np.array(json.loads(out), dtype=np.float32)
     assert np.array_equal(got.view(np.uint32), expect.view(np.uint32))
+
+
+def test_int8_server_matches_qkv_embed_int8():
+    expect = qkv_embed(TEXTS, ["--precision", "int8"])
+    assert not np.array_equal(expect, qkv_embed(TEXTS)), "int8 differs from f32"
+    with QkvServer(["--threads", "1", "--precision", "int8"]) as s:
+        client = openai.OpenAI(base_url=s.url + "/v1", api_key="unused", max_retries=0, timeout=60)
+        r = client.embeddings.create(model="m", input=TEXTS, encoding_format="float", extra_body=TRUNC)
+        got = np.array([d.embedding for d in r.data], dtype=np.float32)
+        assert np.array_equal(got.view(np.uint32), expect.view(np.uint32))
+        info = requests.get(s.url + "/info", timeout=10).json()
+        assert info["model_dtype"] == "int8" and info["model_type"] == "embedding"
+        metrics = requests.get(s.url + "/metrics", timeout=10).text
+        assert 'qkv_model_info{kind="embedding",precision="int8"} 1' in metrics
+
+
+def test_curl_rerank_matches_qkv_rerank():
+    query, docs = "What does the cat do?", ["The cat sat on the mat.", "Stock prices fell.", ""]
+    for raw in (False, True):
+        out = subprocess.run(
+            [qkv_bin(), "rerank", "--model", reranker_dir(), "--threads", "1", "--query", query,
+             *(["--raw"] if raw else []), *docs],
+            check=True, capture_output=True, text=True, timeout=120,
+        ).stdout
+        expect = {r["index"]: np.float32(r["score"]) for r in map(json.loads, out.splitlines())}
+        with QkvServer(["--threads", "1"], model=reranker_dir()) as s:
+            body = json.dumps({"query": query, "texts": docs, "raw_scores": raw, "return_text": True})
+            got = json.loads(subprocess.run(
+                ["curl", "-sS", "--max-time", "60", s.url + "/rerank",
+                 "-H", "content-type: application/json", "-d", body],
+                check=True, capture_output=True, text=True, timeout=90,
+            ).stdout)
+            assert [g["index"] for g in got] == sorted(expect, key=lambda i: -expect[i])
+            for g in got:
+                assert np.float32(g["score"]).view(np.uint32) == expect[g["index"]].view(np.uint32)
+                assert g["text"] == docs[g["index"]]
+            info = requests.get(s.url + "/info", timeout=10).json()
+            assert info["model_type"] == "reranker"
+            r = requests.post(s.url + "/embed", json={"inputs": "x"}, timeout=30)
+            assert r.status_code == 424 and "/rerank" in r.json()["error"]["message"]
 
 
 def test_errors_have_openai_shape_and_4xx(server):
@@ -161,16 +202,15 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0():
 
 
 def test_startup_errors_exit_1_with_a_clear_message():
-    for args, needle in [
-        (["--precision", "bf16"], "bf16 is not available yet"),
-        (["--precision", "fp8"], "unknown precision"),
-        (["--max-input-tokens", "100000"], "more than the model takes"),
+    for args, needle, rc in [
+        (["--precision", "fp8"], "unknown precision", 2),
+        (["--max-input-tokens", "100000"], "more than the model takes", 1),
     ]:
         p = subprocess.run(
             [qkv_bin(), "serve", "--model", model_dir(), "--port", "0", *args],
             capture_output=True, text=True, timeout=120,
         )
-        assert p.returncode == 1, (args, p.stderr)
+        assert p.returncode == rc, (args, p.stderr)
         assert needle in p.stderr, (args, p.stderr)
     p = subprocess.run([qkv_bin(), "serve", "--model", "/no/such/dir", "--port", "0"],
                        capture_output=True, text=True, timeout=60)
