@@ -53,10 +53,9 @@ e = qkv.SentenceEncoder(os.path.join(root, "tiny_bert")).encode(["bare venv"])
 assert e.shape == (1, 32) and e.dtype == numpy.float32, e
 s = qkv.CrossEncoder(os.path.join(root, "families", "bert_reranker")).predict([("q", "d")])
 assert s.shape == (1,) and s.dtype == numpy.float32, s
-site = os.path.dirname(qkv.__file__)
-assert os.path.isfile(os.path.join(site, "qkv", "py.typed")) or any(
-    f.endswith(".pyi") for f in os.listdir(site)
-), "type stubs missing from the wheel"
+pkg = os.path.dirname(qkv.__file__)
+for f in ("__init__.pyi", "py.typed"):
+    assert os.path.isfile(os.path.join(pkg, f)), f"{f} missing from the wheel"
 print("bare venv: qkv", qkv.__version__, "ok")
 PY
 rm -rf "$BARE"

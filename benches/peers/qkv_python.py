@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
-"""qkv from Python beside `qkv bench embed`: the same 32-sentence batch, the same threads.
+"""qkv from Python beside `qkv bench embed` and sentence-transformers: the same 32-sentence batch,
+the same threads, in one run.
 
-Each round runs `qkv bench embed --json` (its `sent_per_s_with_tokenization`: tokenize and
-embed, medians of interleaved repetitions) and then times `SentenceEncoder.encode` on the
-batch in this process (tokenization included, batch_size=32, median of --reps), alternating
-which goes first. Prints one JSON row per round and a summary with the medians and the ratio
-python / CLI. Needs the `qkv` wheel installed (scripts/ci_python.sh or maturin) and the CLI
-built with the same profile (`cargo build --profile wheel -p qkv-cli`); if sentence-transformers
-is importable, it is timed too (nothing is installed for it).
+Each round runs, in an order that rotates from round to round:
+- `qkv bench embed --json` (its `sent_per_s_with_tokenization`: tokenize and embed, the median
+  of its repetitions);
+- `qkv.SentenceEncoder.encode` on the batch in this process (tokenization included,
+  batch_size=32, the median of --reps calls);
+- sentence-transformers' `SentenceTransformer.encode` on the batch (CPU, same threads, median
+  of --reps calls) in a separate process of --st-python (a venv with sentence-transformers and
+  torch; left out when not given).
+Prints one JSON row per round and a summary with the medians over rounds, the ratio
+python / CLI, and the load averages before and after (other work on the machine shows there).
+Needs the `qkv` wheel installed in this interpreter and the CLI built with the same profile as
+the wheel (`maturin build --release`, `cargo build --release -p qkv-cli`).
 
-    python benches/peers/qkv_python.py --qkv target/wheel/qkv --model "$MODEL" \
-        --threads 1,2 --rounds 5 --reps 15
+    python benches/peers/qkv_python.py --qkv target/release/qkv --model "$MODEL" \\
+        --threads 1,2 --rounds 5 --reps 15 --st-python /tmp/peers/bin/python
 """
 
 from __future__ import annotations
@@ -28,6 +34,31 @@ BATCH = os.path.join(
     HERE, "..", "..", "crates", "encoder", "tests", "fixtures", "bench", "minilm_batch32.json"
 )
 
+# Run by --st-python: times SentenceTransformer.encode on the batch, prints sentences/s.
+ST_TIMER = r"""
+import json, statistics, sys, time
+import numpy as np
+import torch
+model, batch_file, threads, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads)
+torch.set_num_interop_threads(1)
+from sentence_transformers import SentenceTransformer
+batch = json.load(open(batch_file))
+texts = batch["sentences"]
+st = SentenceTransformer(model, device="cpu")
+got = st.encode(texts, batch_size=32)
+worst = float(np.abs(got - np.array(batch["expected_embeddings"])).max())
+assert worst < 1e-4, worst
+for _ in range(2):
+    st.encode(texts, batch_size=32)
+times = []
+for _ in range(reps):
+    t0 = time.perf_counter()
+    st.encode(texts, batch_size=32)
+    times.append(time.perf_counter() - t0)
+print(json.dumps({"sent_per_s": len(texts) / statistics.median(times), "torch": torch.__version__}))
+"""
+
 
 def cli_rate(qkv_bin: str, model: str, threads: int, reps: int) -> float:
     out = subprocess.run(
@@ -38,6 +69,16 @@ def cli_rate(qkv_bin: str, model: str, threads: int, reps: int) -> float:
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     row = next(r for r in rows if r.get("batch") == 32)
     return float(row["sent_per_s_with_tokenization"])
+
+
+def st_rate(python: str, model: str, threads: int, reps: int) -> float:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    out = subprocess.run(
+        [python, "-c", ST_TIMER, model, BATCH, str(threads), str(reps)],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout
+    return float(json.loads(out.strip().splitlines()[-1])["sent_per_s"])
 
 
 def median_rate(fn, n: int, reps: int, warmup: int = 2) -> float:
@@ -58,6 +99,8 @@ def main() -> int:
     p.add_argument("--threads", default="1", help="comma-separated thread counts")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--reps", type=int, default=15)
+    p.add_argument("--st-python", default=None,
+                   help="a Python with sentence-transformers (timed in its own process)")
     a = p.parse_args()
 
     import numpy as np
@@ -66,43 +109,35 @@ def main() -> int:
     with open(BATCH) as f:
         batch = json.load(f)
     texts = batch["sentences"]
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        SentenceTransformer = None
-
+    load_before = os.getloadavg()
     summary = []
     for threads in [int(t) for t in a.threads.split(",")]:
         m = qkv.SentenceEncoder(a.model, threads=threads)
         got = m.encode(texts, batch_size=32)
         worst = float(np.abs(got - np.array(batch["expected_embeddings"])).max())
         assert worst < 1e-4, f"embeddings differ from the batch's expected ones: {worst}"
-        st = None
-        if SentenceTransformer is not None:
-            import torch
-
-            torch.set_num_threads(threads)
-            st = SentenceTransformer(a.model, device="cpu")
-        rates = {"cli": [], "python": [], "sentence_transformers": []}
+        sides = ["cli", "python"] + (["sentence_transformers"] if a.st_python else [])
+        rates: dict[str, list[float]] = {k: [] for k in sides}
         for r in range(a.rounds):
-            order = ["cli", "python"] if r % 2 == 0 else ["python", "cli"]
-            for which in order:
+            for which in sides[r % len(sides):] + sides[:r % len(sides)]:
                 if which == "cli":
                     rates["cli"].append(cli_rate(a.qkv, a.model, threads, a.reps))
-                else:
+                elif which == "python":
                     rates["python"].append(
                         median_rate(lambda: m.encode(texts, batch_size=32), len(texts), a.reps)
                     )
-            if st is not None:
-                rates["sentence_transformers"].append(
-                    median_rate(lambda: st.encode(texts, batch_size=32), len(texts), a.reps)
-                )
-            print(json.dumps({"threads": threads, "round": r,
-                              **{k: v[-1] for k, v in rates.items() if v}}), flush=True)
-        med = {k: statistics.median(v) for k, v in rates.items() if v}
+                else:
+                    rates[which].append(st_rate(a.st_python, a.model, threads, a.reps))
+            print(json.dumps({"threads": threads, "round": r, "load_avg_1m": os.getloadavg()[0],
+                              **{k: round(v[-1], 2) for k, v in rates.items()}}), flush=True)
+        med = {k: statistics.median(v) for k, v in rates.items()}
         med["python_over_cli"] = med["python"] / med["cli"]
-        summary.append({"threads": threads, **{k: round(v, 3) for k, v in med.items()}})
-    print(json.dumps({"summary": summary, "load_avg": os.getloadavg()}, indent=1))
+        if "sentence_transformers" in med:
+            med["python_over_st"] = med["python"] / med["sentence_transformers"]
+        spread = {f"{k}_min_max": [round(min(v), 2), round(max(v), 2)] for k, v in rates.items()}
+        summary.append({"threads": threads, **{k: round(v, 3) for k, v in med.items()}, **spread})
+    print(json.dumps({"summary": summary, "load_avg_before": load_before,
+                      "load_avg_after": os.getloadavg(), "qkv": qkv.__version__}, indent=1))
     return 0
 
 
