@@ -36,10 +36,11 @@ import pyarrow as pa
 class Embedder:
     """Ray Data callable class: one model per actor, reused for every batch."""
 
-    def __init__(self, model: str, threads: int, batch_size: int = 32):
+    def __init__(self, model: str, threads: int, batch_size: int = 32,
+                 precision: Optional[str] = None):
         import qkv
 
-        self.model = qkv.SentenceEncoder(model, threads=threads)
+        self.model = qkv.SentenceEncoder(model, threads=threads, precision=precision)
         self.batch_size = batch_size
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -99,8 +100,10 @@ def embed_dataset(
     batch_size: int = 32,
     rows_per_call: int = 1024,
     embedder: type = Embedder,
+    precision: Optional[str] = None,
 ):
-    """Adds embeddings to a Dataset of (id, text): ``workers`` actors of ``threads`` CPUs."""
+    """Adds embeddings to a Dataset of (id, text): ``workers`` actors of ``threads`` CPUs
+    (``precision``: "f32", "bf16", "int8", or ``None`` for the model directory's)."""
     import ray
 
     # Blocks of at most `rows_per_call` rows (streaming, no shuffle): a large file read as
@@ -108,7 +111,8 @@ def embed_dataset(
     ds = ds.repartition(target_num_rows_per_block=rows_per_call)
     return ds.map_batches(
         embedder,
-        fn_constructor_kwargs={"model": model, "threads": threads, "batch_size": batch_size},
+        fn_constructor_kwargs={"model": model, "threads": threads, "batch_size": batch_size,
+                               "precision": precision},
         batch_size=rows_per_call,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=workers),
@@ -130,12 +134,14 @@ def run(
     id_column: str = "id",
     text_column: str = "text",
     embedder: type = Embedder,
+    precision: Optional[str] = None,
 ) -> int:
     """Reads, embeds and writes Parquet to ``output``; returns the number of rows."""
     import pyarrow.parquet as pq
 
     ds = read_input(input_path, id_column, text_column)
-    out = embed_dataset(ds, model, workers, threads, batch_size, rows_per_call, embedder=embedder)
+    out = embed_dataset(ds, model, workers, threads, batch_size, rows_per_call,
+                        embedder=embedder, precision=precision)
     out.write_parquet(output)
     return sum(
         pq.ParquetFile(os.path.join(output, f)).metadata.num_rows
@@ -157,6 +163,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--rows-per-call", type=int, default=1024, help="rows per map_batches call")
     p.add_argument("--id-column", default="id")
     p.add_argument("--text-column", default="text")
+    p.add_argument("--precision", default=None, choices=["f32", "bf16", "int8"],
+                   help="linear layers' precision (default: the model directory's)")
     p.add_argument("--address", default=None, help="Ray cluster address ('auto' on a cluster)")
     a = p.parse_args(argv)
 
@@ -168,7 +176,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         ray.init(num_cpus=a.workers * a.threads + 1)
     start = time.perf_counter()
     n = run(a.model, a.input, a.output, a.workers, a.threads, a.batch_size,
-            a.rows_per_call, a.id_column, a.text_column)
+            a.rows_per_call, a.id_column, a.text_column, precision=a.precision)
     secs = time.perf_counter() - start
     print(f"ray_embed: {n} rows in {secs:.1f} s ({n / secs:.1f} rows/s) with "
           f"{a.workers} workers x {a.threads} threads -> {a.output}", file=sys.stderr)

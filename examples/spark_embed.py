@@ -35,21 +35,22 @@ import pandas as pd
 _MODELS: dict = {}
 
 
-def load_model(model: str, threads: int):
+def load_model(model: str, threads: int, precision: Optional[str] = None):
     """The worker's model, loaded on first use and kept for the worker's lifetime."""
-    key = (model, threads)
+    key = (model, threads, precision)
     if key not in _MODELS:
         import qkv
 
-        _MODELS[key] = qkv.SentenceEncoder(model, threads=threads)
+        _MODELS[key] = qkv.SentenceEncoder(model, threads=threads, precision=precision)
     return _MODELS[key]
 
 
 def embed_partitions(
-    batches: Iterator[pd.DataFrame], model: str, threads: int, batch_size: int
+    batches: Iterator[pd.DataFrame], model: str, threads: int, batch_size: int,
+    precision: Optional[str] = None,
 ) -> Iterator[pd.DataFrame]:
     """``mapInPandas`` body: (id, text) frames in, (id, embedding) frames out."""
-    enc = load_model(model, threads)
+    enc = load_model(model, threads, precision)
     for df in batches:
         emb = enc.encode(df["text"].tolist(), batch_size=batch_size)
         yield pd.DataFrame({"id": df["id"].to_numpy(), "embedding": list(emb)})
@@ -83,14 +84,16 @@ def read_input(spark, path: str, id_column: str = "id", text_column: str = "text
 
 
 def embed_frame(df, model: str, threads: int = 1, batch_size: int = 32,
-                body: Callable = embed_partitions):
+                body: Callable = embed_partitions, precision: Optional[str] = None):
     """Adds embeddings to a DataFrame of (id, text) (``body``: ``embed_partitions`` or a
-    function of the same shape, e.g. one that adds fault injection in tests)."""
+    function of the same shape, e.g. one that adds fault injection in tests; ``precision``:
+    "f32", "bf16", "int8", or ``None`` for the model directory's)."""
     id_type = df.schema["id"].dataType.simpleString()
     schema = f"id {id_type}, embedding array<float>"
     # A partial of a module-level function pickles by reference: each worker imports this
     # module once, so its model cache lives as long as the worker.
-    fn = functools.partial(body, model=model, threads=threads, batch_size=batch_size)
+    kwargs = {"precision": precision} if precision else {}
+    fn = functools.partial(body, model=model, threads=threads, batch_size=batch_size, **kwargs)
     return df.mapInPandas(fn, schema=schema)
 
 
@@ -118,14 +121,15 @@ def session(master: str = "local[2]", threads: int = 1, max_failures: int = 4, a
 def run(spark, model: str, input_path: str, output: str, threads: int = 1,
         batch_size: int = 32, partitions: Optional[int] = None,
         id_column: str = "id", text_column: str = "text",
-        body: Callable = embed_partitions) -> int:
+        body: Callable = embed_partitions, precision: Optional[str] = None) -> int:
     """Reads, embeds and writes Parquet to ``output``; returns the number of rows."""
     # Workers import this module (for `embed_partitions` and its model cache).
     spark.sparkContext.addPyFile(os.path.abspath(__file__))
     df = read_input(spark, input_path, id_column, text_column)
     if partitions:
         df = df.repartition(partitions)
-    embed_frame(df, model, threads, batch_size, body).write.mode("overwrite").parquet(output)
+    out = embed_frame(df, model, threads, batch_size, body, precision)
+    out.write.mode("overwrite").parquet(output)
     return spark.read.parquet(output).count()
 
 
@@ -140,6 +144,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--partitions", type=int, default=None, help="repartition the input")
     p.add_argument("--id-column", default="id")
     p.add_argument("--text-column", default="text")
+    p.add_argument("--precision", default=None, choices=["f32", "bf16", "int8"],
+                   help="linear layers' precision (default: the model directory's)")
     a = p.parse_args(argv)
 
     spark = session(a.master or "local[2]", a.threads) if a.master or not _submitted() else None
@@ -149,7 +155,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         spark = SparkSession.builder.getOrCreate()
     start = time.perf_counter()
     n = run(spark, a.model, a.input, a.output, a.threads, a.batch_size, a.partitions,
-            a.id_column, a.text_column)
+            a.id_column, a.text_column, precision=a.precision)
     secs = time.perf_counter() - start
     print(f"spark_embed: {n} rows in {secs:.1f} s ({n / secs:.1f} rows/s) on "
           f"{spark.sparkContext.master} with {a.threads} threads per task -> {a.output}",

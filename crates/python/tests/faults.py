@@ -43,11 +43,11 @@ def kill_once_partitions(batches, model, threads, batch_size):
     yield from spark_embed.embed_partitions(checked(), model, threads, batch_size)
 
 
-def recording_partitions(batches, model, threads, batch_size):
+def recording_partitions(batches, model, threads, batch_size, precision=None):
     """Spark: `embed_partitions`, noting "<worker pid> <model object id>" for each partition
     in QKV_TEST_LOG_DIR, so a test can check that each worker loaded the model once."""
-    enc = spark_embed.load_model(model, threads)
+    enc = spark_embed.load_model(model, threads, precision)
     log = os.path.join(os.environ["QKV_TEST_LOG_DIR"], uuid.uuid4().hex)
     with open(log, "w") as f:
         f.write(f"{os.getpid()} {id(enc)}")
-    yield from spark_embed.embed_partitions(batches, model, threads, batch_size)
+    yield from spark_embed.embed_partitions(batches, model, threads, batch_size, precision)

@@ -30,11 +30,11 @@ def texts() -> list[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def reference(model: str) -> np.ndarray:
+def reference(model: str, precision: str | None = None) -> np.ndarray:
     """Single-process `encode` of the corpus (one read-only array, computed once)."""
     import qkv
 
-    ref = qkv.SentenceEncoder(model).encode(texts(), batch_size=32)
+    ref = qkv.SentenceEncoder(model, precision=precision).encode(texts(), batch_size=32)
     ref.flags.writeable = False
     return ref
 

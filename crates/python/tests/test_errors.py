@@ -150,15 +150,15 @@ def test_million_element_list(m):
     big[-1] = "\udc80"
     with pytest.raises(ValueError, match=r"sentences\[999999\] is not valid Unicode"):
         m.encode(big)
-    # A million texts tokenize (the same path as encode's first half) ...
+    # The same list with every element valid goes through (only its last 20,000 texts here:
+    # all million tokenize in ~20 s and embed in ~75 s on 2 cores with this tiny model, too
+    # slow for every CI run), duplicates to the same bits.
     big[-1] = "the dog"
-    ids = m.tokenize(big)["input_ids"]
-    assert ids.shape == (1_000_000, 4)
-    # ... and a tenth of them embed, duplicates to the same bits. (All million embed too, in
-    # about 75 s on 2 cores with this tiny model: too slow for every CI run.)
-    e = m.encode(big[-100_000:], batch_size=256)
-    assert e.shape == (100_000, 32)
-    assert np.array_equal(e[0], e[99_998])
+    tail = big[-20_000:]
+    assert m.tokenize(tail)["input_ids"].shape == (20_000, 4)
+    e = m.encode(tail, batch_size=256)
+    assert e.shape == (20_000, 32)
+    assert np.array_equal(e[0], e[19_998])
     assert np.array_equal(e[-1], m.encode("the dog"))
 
 

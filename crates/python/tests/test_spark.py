@@ -1,7 +1,7 @@
 """examples/spark_embed.py on PySpark local[2] (2 task slots, 2 Python workers): 5,000
 sentences (tiny BERT fixture) from Parquet and from text, output equal to single-process
-`encode` bit for bit, rows matched by id; and again with a Python worker killed mid-task
-(the task is retried, up to local[2,4]'s 4 attempts)."""
+`encode` bit for bit, rows matched by id (text input at bf16); and again with a Python
+worker killed mid-task (the task is retried, up to local[2,4]'s 4 attempts)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_spark_parquet_two_workers(spark, corpus_parquet, tiny_dir, tmp_path):
     assert_same_bits(*read_output(out), int, reference(tiny_dir))
 
 
-def test_spark_text_input_one_model_per_worker(spark, tiny_dir, tmp_path):
+def test_spark_text_input_bf16_one_model_per_worker(spark, tiny_dir, tmp_path):
     import faults
     import spark_embed
 
@@ -55,7 +55,7 @@ def test_spark_text_input_one_model_per_worker(spark, tiny_dir, tmp_path):
     src.write_text("\n".join(texts()[:700]) + "\n", encoding="utf-8")
     out = str(tmp_path / "out")
     n = spark_embed.run(spark[0], tiny_dir, str(src), out, threads=1, partitions=6,
-                        body=faults.recording_partitions)
+                        body=faults.recording_partitions, precision="bf16")
     assert n == 700
     # 6 partitions on at most a few reused Python workers, each with a single model object.
     logs = os.environ["QKV_TEST_LOG_DIR"]
@@ -72,7 +72,7 @@ def test_spark_text_input_one_model_per_worker(spark, tiny_dir, tmp_path):
         assert name == "lines.txt"
         return int(k) - 1
 
-    assert_same_bits(*read_output(out), line, reference(tiny_dir)[:700])
+    assert_same_bits(*read_output(out), line, reference(tiny_dir, "bf16")[:700])
 
 
 def test_spark_worker_killed_mid_task(spark, corpus_parquet, tiny_dir, tmp_path):
