@@ -47,9 +47,7 @@ impl From<Error> for BackendError {
 /// The kind of an encoder error.
 fn kind_of(e: &Error) -> Kind {
     match e {
-        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            Kind::NotFound
-        }
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Kind::NotFound,
         Error::ModelNotFound { .. } => Kind::NotFound,
         Error::Io { .. } => Kind::Os,
         Error::Input { .. } | Error::TooLong { .. } => Kind::Input,
@@ -312,7 +310,9 @@ mod tests {
         for bad in ["F32", "fp32", "float32", "int4", ""] {
             assert!(precision(bad).is_none(), "{bad}");
         }
-        let e = load_options(Some("fp16")).err().expect("fp16 is not supported");
+        let e = load_options(Some("fp16"))
+            .err()
+            .expect("fp16 is not supported");
         assert_eq!(e.kind, Kind::Input);
         assert!(e.msg.contains("supported: f32, bf16, int8"), "{}", e.msg);
     }

@@ -66,7 +66,9 @@ impl Compute {
     ) -> PyResult<Vec<f32>> {
         let n = items.len();
         let total = n.checked_mul(width).ok_or_else(|| {
-            PyMemoryError::new_err(format!("{n} results of {width} values do not fit in memory"))
+            PyMemoryError::new_err(format!(
+                "{n} results of {width} values do not fit in memory"
+            ))
         })?;
         let lens: Vec<usize> = items.iter().map(len).collect();
         let order = order_by_length(&lens);

@@ -44,10 +44,7 @@ pub fn texts(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Texts> {
     for (i, item) in iter.enumerate() {
         let item = item?;
         let s = item.downcast::<PyString>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "{what}[{i}] is {}, expected str",
-                type_name(&item)
-            ))
+            PyTypeError::new_err(format!("{what}[{i}] is {}, expected str", type_name(&item)))
         })?;
         texts.push(text(s, what, &[i])?);
     }
@@ -208,12 +205,10 @@ pub fn dimensions(v: Option<i64>, dim: usize) -> PyResult<Option<usize>> {
 /// Checks `precision`: `None` (the directory's) or one of [`precision_names`].
 pub fn precision(p: Option<&str>) -> PyResult<Option<&str>> {
     match p {
-        Some(name) if !precision_names().contains(&name) => {
-            Err(PyValueError::new_err(format!(
-                "unsupported precision {name:?}; supported: {}",
-                precision_names().join(", ")
-            )))
-        }
+        Some(name) if !precision_names().contains(&name) => Err(PyValueError::new_err(format!(
+            "unsupported precision {name:?}; supported: {}",
+            precision_names().join(", ")
+        ))),
         _ => Ok(p),
     }
 }
@@ -246,12 +241,19 @@ mod tests {
             let one = texts(&eval(py, "'a cat'"), "sentences").unwrap();
             assert!(one.single);
             assert_eq!(one.texts, ["a cat"]);
-            for code in ["['a', 'b\\x00c']", "('a', 'b\\x00c')", "iter(['a', 'b\\x00c'])"] {
+            for code in [
+                "['a', 'b\\x00c']",
+                "('a', 'b\\x00c')",
+                "iter(['a', 'b\\x00c'])",
+            ] {
                 let t = texts(&eval(py, code), "sentences").unwrap();
                 assert!(!t.single);
                 assert_eq!(t.texts, ["a", "b\0c"], "{code}");
             }
-            assert!(texts(&eval(py, "[]"), "sentences").unwrap().texts.is_empty());
+            assert!(texts(&eval(py, "[]"), "sentences")
+                .unwrap()
+                .texts
+                .is_empty());
             let non_bmp = texts(&eval(py, "['\\U0001F642é']"), "sentences").unwrap();
             assert_eq!(non_bmp.texts, ["🙂é"]);
         });
@@ -263,15 +265,38 @@ mod tests {
             for code in ["None", "42", "b'x'", "bytearray(b'x')", "{'a': 1}", "3.5"] {
                 let (ty, msg) = err(py, texts(&eval(py, code), "documents").err().unwrap());
                 assert_eq!(ty, "TypeError", "{code}");
-                assert!(msg.starts_with("documents must be a str or a list of str"), "{msg}");
+                assert!(
+                    msg.starts_with("documents must be a str or a list of str"),
+                    "{msg}"
+                );
             }
-            let (ty, msg) = err(py, texts(&eval(py, "['ok', None]"), "sentences").err().unwrap());
-            assert_eq!((ty.as_str(), msg.as_str()), ("TypeError", "sentences[1] is NoneType, expected str"));
-            let (ty, msg) = err(py, texts(&eval(py, "['ok', '\\udc80']"), "sentences").err().unwrap());
+            let (ty, msg) = err(
+                py,
+                texts(&eval(py, "['ok', None]"), "sentences").err().unwrap(),
+            );
+            assert_eq!(
+                (ty.as_str(), msg.as_str()),
+                ("TypeError", "sentences[1] is NoneType, expected str")
+            );
+            let (ty, msg) = err(
+                py,
+                texts(&eval(py, "['ok', '\\udc80']"), "sentences")
+                    .err()
+                    .unwrap(),
+            );
             assert_eq!(ty, "ValueError");
-            assert!(msg.starts_with("sentences[1] is not valid Unicode"), "{msg}");
-            let (_, msg) = err(py, texts(&eval(py, "'\\ud800'"), "sentences").err().unwrap());
-            assert!(msg.starts_with("the sentence is not valid Unicode"), "{msg}");
+            assert!(
+                msg.starts_with("sentences[1] is not valid Unicode"),
+                "{msg}"
+            );
+            let (_, msg) = err(
+                py,
+                texts(&eval(py, "'\\ud800'"), "sentences").err().unwrap(),
+            );
+            assert!(
+                msg.starts_with("the sentence is not valid Unicode"),
+                "{msg}"
+            );
         });
     }
 
@@ -286,7 +311,10 @@ mod tests {
             assert_eq!(many.pairs.len(), 2);
             assert_eq!(many.pairs[1], ("q2".to_string(), String::new()));
             assert!(pairs(&eval(py, "[]")).unwrap().pairs.is_empty());
-            assert_eq!(pairs(&eval(py, "iter([('a', 'b')])")).unwrap().pairs.len(), 1);
+            assert_eq!(
+                pairs(&eval(py, "iter([('a', 'b')])")).unwrap().pairs.len(),
+                1
+            );
         });
     }
 
@@ -294,15 +322,47 @@ mod tests {
     fn bad_pairs() {
         with_py(|py| {
             let cases = [
-                ("None", "TypeError", "sentences must be a list of (query, document) pairs"),
-                ("'q'", "TypeError", "sentences must be a list of (query, document) pairs"),
-                ("['a', 'b', 'c']", "TypeError", "sentences is a list of 3 str"),
+                (
+                    "None",
+                    "TypeError",
+                    "sentences must be a list of (query, document) pairs",
+                ),
+                (
+                    "'q'",
+                    "TypeError",
+                    "sentences must be a list of (query, document) pairs",
+                ),
+                (
+                    "['a', 'b', 'c']",
+                    "TypeError",
+                    "sentences is a list of 3 str",
+                ),
                 ("['a']", "TypeError", "sentences is a list of 1 str"),
-                ("[('a', 'b'), 'cd']", "TypeError", "sentences[1] is str, expected a (query"),
-                ("[('a', 'b', 'c')]", "ValueError", "sentences[0] has 3 items"),
-                ("[('a', None)]", "TypeError", "sentences[0][1] is NoneType, expected str"),
-                ("[('a', 'b'), (1, 'b')]", "TypeError", "sentences[1][0] is int, expected str"),
-                ("[('a', '\\udc80')]", "ValueError", "sentences[0][1] is not valid Unicode"),
+                (
+                    "[('a', 'b'), 'cd']",
+                    "TypeError",
+                    "sentences[1] is str, expected a (query",
+                ),
+                (
+                    "[('a', 'b', 'c')]",
+                    "ValueError",
+                    "sentences[0] has 3 items",
+                ),
+                (
+                    "[('a', None)]",
+                    "TypeError",
+                    "sentences[0][1] is NoneType, expected str",
+                ),
+                (
+                    "[('a', 'b'), (1, 'b')]",
+                    "TypeError",
+                    "sentences[1][0] is int, expected str",
+                ),
+                (
+                    "[('a', '\\udc80')]",
+                    "ValueError",
+                    "sentences[0][1] is not valid Unicode",
+                ),
                 ("[None]", "TypeError", "sentences[0] is NoneType"),
             ];
             for (code, want_ty, want_msg) in cases {
@@ -335,7 +395,10 @@ mod tests {
             assert_eq!(precision(None).unwrap(), None);
             let (ty, msg) = err(py, precision(Some("fp16")).err().unwrap());
             assert_eq!(ty, "ValueError");
-            assert_eq!(msg, "unsupported precision \"fp16\"; supported: f32, bf16, int8");
+            assert_eq!(
+                msg,
+                "unsupported precision \"fp16\"; supported: f32, bf16, int8"
+            );
         });
     }
 }
