@@ -310,9 +310,7 @@ mod tests {
         for bad in ["F32", "fp32", "float32", "int4", ""] {
             assert!(precision(bad).is_none(), "{bad}");
         }
-        let e = load_options(Some("fp16"))
-            .err()
-            .expect("fp16 is not supported");
+        let e = load_options(Some("fp16")).expect_err("fp16 is not supported");
         assert_eq!(e.kind, Kind::Input);
         assert!(e.msg.contains("supported: f32, bf16, int8"), "{}", e.msg);
     }
