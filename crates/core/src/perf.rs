@@ -68,16 +68,37 @@ pub fn interleaved(warmup: usize, reps: usize, fs: &mut [&mut dyn FnMut()]) -> V
         .collect()
 }
 
-/// A chain-free FMA loop: 24 independent accumulators, `iters` steps.
-struct FmaLoop {
+/// Independent FMA chains the probe runs for `isa`: enough to cover FMA latency × FMA pipes
+/// on every CPU qkv targets, and few enough that chains and constants stay in registers (a
+/// spilled accumulator turns the probe into a load/store test and under-reads the peak).
+///
+/// | ISA | registers | latency × pipes to cover | chains (+ 2 constants) |
+/// |---|---|---|---|
+/// | AVX-512 | 32 zmm | 4 × 2 (Sapphire Rapids; Zen 4 runs 512 bits as 2 × 256) = 8 | 24 |
+/// | AVX2 | 16 ymm | 4 × 2 (Zen 4, Sapphire Rapids, Haswell 5 × 2) = 8–10 | 12 |
+/// | portable (`f32x8` = 2 xmm on SSE2, 2 q on NEON) | 16 xmm / 32 q | mul 3–4 + add 3–4 | 6 |
+/// | scalar | 16 xmm | 4 × 2 | 12 |
+///
+/// The old probe ran 24 chains everywhere: on AVX2 that spills 10 ymm accumulators per step
+/// and read 80–87 GFLOP/s on Zen 4, where the 6×16 AVX2 GEMM kernel itself reaches 100+.
+pub fn fma_probe_chains(isa: Isa) -> usize {
+    match isa {
+        Isa::Avx512 => 24,
+        Isa::Avx2 | Isa::Scalar => 12,
+        Isa::Portable => 6,
+    }
+}
+
+/// A chain-free FMA loop: `N` independent accumulators, `iters` steps.
+struct FmaLoop<const N: usize> {
     iters: usize,
 }
 
-impl SimdOp for FmaLoop {
+impl<const N: usize> SimdOp for FmaLoop<N> {
     type Output = f32;
     #[inline(always)]
     fn run<S: Simd>(self, s: S) -> f32 {
-        let mut acc = [s.splat(1.0); 24];
+        let mut acc = [s.splat(1.0); N];
         let x = s.splat(0.999_999);
         let y = s.splat(1e-7);
         for _ in 0..self.iters {
@@ -93,23 +114,40 @@ impl SimdOp for FmaLoop {
     }
 }
 
-/// Measured FMA peak of one core for `isa`, in GFLOP/s (2 flops per lane per FMA).
-pub fn fma_peak_gflops(isa: Isa) -> f64 {
-    let lanes = match isa {
+/// Lanes of one register of `isa`'s kernels.
+fn lanes(isa: Isa) -> usize {
+    match isa {
         Isa::Avx512 => 16,
         Isa::Avx2 | Isa::Portable => 8,
         Isa::Scalar => 1,
+    }
+}
+
+/// Measured FMA peak of one core for `isa`, in GFLOP/s (2 flops per lane per FMA), best of 5
+/// runs of [`fma_probe_chains`] independent chains.
+pub fn fma_peak_gflops(isa: Isa) -> f64 {
+    let lanes = lanes(isa);
+    let chains = fma_probe_chains(isa);
+    // 4·10^8 flops a run whatever the width and chain count (a few ms at the peak).
+    let iters = 200_000_000 / (lanes * chains);
+    let run = |seed: f32| -> f32 {
+        let iters = std::hint::black_box(iters);
+        let r = match chains {
+            24 => dispatch(isa, FmaLoop::<24> { iters }),
+            12 => dispatch(isa, FmaLoop::<12> { iters }),
+            _ => dispatch(isa, FmaLoop::<6> { iters }),
+        };
+        r + seed
     };
-    let iters = 2_000_000 / lanes.max(1) * 4;
     let mut best = f64::INFINITY;
     let mut sink = 0.0;
-    for _ in 0..5 {
+    for i in 0..5 {
         let t = Instant::now();
-        sink += dispatch(isa, FmaLoop { iters });
+        sink += run(i as f32);
         best = best.min(t.elapsed().as_secs_f64());
     }
     std::hint::black_box(sink);
-    (iters * 24 * lanes * 2) as f64 / best / 1e9
+    (iters * chains * lanes * 2) as f64 / best / 1e9
 }
 
 /// Measured FMA peak of `threads` cores running at once, in GFLOP/s.

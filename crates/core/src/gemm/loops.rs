@@ -4,7 +4,7 @@
 
 use super::blocking::{KC, MC, NC, PARALLEL_MIN_FLOPS};
 use super::kernel::{dispatch_tile, tile_dims, Epilogue, TileArgs, TileOp, TileShape};
-use super::pack::{pack_a, pack_b, packed_a_len, packed_b_len};
+use super::pack::{pack_a_for, pack_b_for, packed_a_len, packed_b_len};
 use super::packed::PackedMatrix;
 use crate::isa::Isa;
 use crate::mat::MatRef;
@@ -87,10 +87,10 @@ pub(crate) fn run(p: Problem) {
                     if threads > 1 {
                         dst.par_chunks_mut(panel).enumerate().for_each(|(j, d)| {
                             let j0 = jc + j * nr;
-                            pack_b(b, j0, nr.min(jc + nc - j0), pc, kc, nr, d)
+                            pack_b_for(p.isa, b, j0, nr.min(jc + nc - j0), pc, kc, nr, d)
                         });
                     } else {
-                        pack_b(b, jc, nc, pc, kc, nr, dst);
+                        pack_b_for(p.isa, b, jc, nc, pc, kc, nr, dst);
                     }
                     &b_buf[..len]
                 }
@@ -109,7 +109,7 @@ pub(crate) fn run(p: Problem) {
                 };
                 let pack = |(ic, d): (usize, &mut [f32])| {
                     let i0 = ic * per * mr;
-                    pack_a(&p.a, i0, (per * mr).min(m - i0), pc, kc, mr, d)
+                    pack_a_for(p.isa, &p.a, i0, (per * mr).min(m - i0), pc, kc, mr, d)
                 };
                 let dst = &mut a_buf[..a_len];
                 if threads > 1 {

@@ -13,6 +13,8 @@ mod blocking;
 pub(crate) mod kernel;
 mod loops;
 pub(crate) mod pack;
+#[cfg(target_arch = "x86_64")]
+mod pack_x86;
 mod packed;
 
 /// The cache-blocking constants (`internals` feature: for qkv's tests and benches, not API).

@@ -5,7 +5,12 @@
 //! k step the `mr` values of that column: `dst[(panel·kc + p)·mr + r]`.
 //! B̃ (B block, cols j0..j0+nc, depth p0..p0+kc): panels of `nr` columns; within a panel, for
 //! each k step the `nr` values of that row: `dst[(panel·kc + p)·nr + c]`.
+//!
+//! Three ways to read the source, by its strides: panel direction contiguous (a row-major B):
+//! one copy per k step; K contiguous (a row-major A, a B given as `Wᵀ`): register transposes
+//! of 8 × 8 on x86 (`pack_x86`), a scalar gather elsewhere; neither: the scalar gather.
 
+use crate::isa::Isa;
 use crate::mat::MatRef;
 
 /// Number of elements of a packed A block.
@@ -18,7 +23,8 @@ pub(crate) fn packed_b_len(nc: usize, kc: usize, nr: usize) -> usize {
     nc.div_ceil(nr) * nr * kc
 }
 
-/// Packs rows `i0..i0+mc`, depth `p0..p0+kc` of `a` into `dst` (length `packed_a_len`).
+/// Packs rows `i0..i0+mc`, depth `p0..p0+kc` of `a` into `dst` (length `packed_a_len`), with
+/// the transposing pack of [`Isa::active`] when it has one.
 pub(crate) fn pack_a(
     a: &MatRef,
     i0: usize,
@@ -28,10 +34,11 @@ pub(crate) fn pack_a(
     mr: usize,
     dst: &mut [f32],
 ) {
-    pack_panels(a, i0, mc, p0, kc, mr, dst, true);
+    pack_panels(Isa::active(), a, i0, mc, p0, kc, mr, dst, true);
 }
 
-/// Packs columns `j0..j0+nc`, depth `p0..p0+kc` of `b` (a K×N view) into `dst`.
+/// Packs columns `j0..j0+nc`, depth `p0..p0+kc` of `b` (a K×N view) into `dst`, with the
+/// transposing pack of [`Isa::active`] when it has one.
 pub(crate) fn pack_b(
     b: &MatRef,
     j0: usize,
@@ -41,13 +48,44 @@ pub(crate) fn pack_b(
     nr: usize,
     dst: &mut [f32],
 ) {
-    pack_panels(b, j0, nc, p0, kc, nr, dst, false);
+    pack_panels(Isa::active(), b, j0, nc, p0, kc, nr, dst, false);
+}
+
+/// [`pack_a`] for the kernel of `isa`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pack_a_for(
+    isa: Isa,
+    a: &MatRef,
+    i0: usize,
+    mc: usize,
+    p0: usize,
+    kc: usize,
+    mr: usize,
+    dst: &mut [f32],
+) {
+    pack_panels(isa, a, i0, mc, p0, kc, mr, dst, true);
+}
+
+/// [`pack_b`] for the kernel of `isa`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pack_b_for(
+    isa: Isa,
+    b: &MatRef,
+    j0: usize,
+    nc: usize,
+    p0: usize,
+    kc: usize,
+    nr: usize,
+    dst: &mut [f32],
+) {
+    pack_panels(isa, b, j0, nc, p0, kc, nr, dst, false);
 }
 
 /// Shared body: `lanes` is the panel width (mr or nr); `by_rows` says whether panels run along
 /// the view's rows (A) or its columns (B). Reads follow whichever stride is 1.
 #[allow(clippy::too_many_arguments)]
 fn pack_panels(
+    isa: Isa,
     src: &MatRef,
     x0: usize,
     xn: usize,
@@ -81,6 +119,7 @@ fn pack_panels(
         "pack: destination too small"
     );
     let src_ptr = data.as_ptr();
+    let transpose = sp == 1 && sx != 1 && has_transpose(isa);
     for panel in 0..panels {
         let out = &mut dst[panel * kc * lanes..(panel + 1) * kc * lanes];
         let width = lanes.min(xn - panel * lanes);
@@ -99,6 +138,15 @@ fn pack_panels(
                     )
                 };
             }
+        } else if transpose {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `has_transpose` found AVX2; the panel's source lines x < width are
+            // readable for kc steps (every index ≤ `last`, checked above) and `out` holds
+            // kc·lanes values; width ≤ lanes. The padding lanes are written as zeros.
+            unsafe {
+                super::pack_x86::pack_panel_t(src_ptr.add(base), sx, width, kc, lanes, o)
+            };
+            continue;
         } else {
             for p in 0..kc {
                 for x in 0..width {
@@ -110,6 +158,65 @@ fn pack_panels(
         if width < lanes {
             for p in 0..kc {
                 out[p * lanes + width..(p + 1) * lanes].fill(0.0);
+            }
+        }
+    }
+}
+
+/// Whether the transposing pack of `isa` exists here (x86 with AVX2, for the AVX2 and AVX-512
+/// kernels; the portable and scalar paths keep the plain gather, as their name promises).
+#[inline]
+fn has_transpose(isa: Isa) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        matches!(isa, Isa::Avx2 | Isa::Avx512) && crate::simd::x86::Avx2::new().is_some()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = isa;
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The transposing pack writes exactly what the scalar gather writes (padding included),
+    /// for every panel width qkv's kernels use, partial panels, k tails and strided lines.
+    #[test]
+    fn transposing_pack_equals_gather() {
+        let fast: Vec<Isa> = [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .filter(|&i| has_transpose(i))
+            .collect();
+        if fast.is_empty() {
+            eprintln!("transposing_pack_equals_gather: skipped (no AVX2)");
+            return;
+        }
+        for lanes in [4, 6, 8, 16, 48] {
+            for xn in [1, 5, 8, 13, lanes, lanes + 3, 2 * lanes + 1] {
+                for kc in [1, 7, 8, 9, 17, 64, 385] {
+                    let ld = kc + 3; // lines longer than the block: stride > kc
+                    let x0 = 1;
+                    let p0 = 2;
+                    let rows = x0 + xn;
+                    let data: Vec<f32> = (0..rows * ld + p0).map(|i| i as f32 + 0.5).collect();
+                    // The block as A (rows = lines along K) and as B (a transposed view).
+                    let a = MatRef::with_strides(&data, rows, ld - p0, ld, 1).unwrap();
+                    let b = a.t();
+                    let len = xn.div_ceil(lanes) * lanes * kc;
+                    let mut want = vec![f32::NAN; len];
+                    pack_panels(Isa::Scalar, &a, x0, xn, p0, kc, lanes, &mut want, true);
+                    for &isa in &fast {
+                        let mut got = vec![f32::NAN; len];
+                        pack_panels(isa, &a, x0, xn, p0, kc, lanes, &mut got, true);
+                        assert_eq!(got, want, "A {isa} lanes {lanes} xn {xn} kc {kc}");
+                        let mut got = vec![f32::NAN; len];
+                        pack_panels(isa, &b, x0, xn, p0, kc, lanes, &mut got, false);
+                        assert_eq!(got, want, "B {isa} lanes {lanes} xn {xn} kc {kc}");
+                    }
+                }
             }
         }
     }

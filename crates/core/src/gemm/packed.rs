@@ -2,7 +2,7 @@
 
 use super::blocking::KC;
 use super::kernel::tile_dims;
-use super::pack::{pack_b, packed_b_len};
+use super::pack::{pack_b_for, packed_b_len};
 use crate::error::{invalid, Result};
 use crate::isa::Isa;
 use crate::mat::MatRef;
@@ -67,7 +67,7 @@ impl PackedMatrix {
         while pc < k {
             let kc = KC.min(k - pc);
             let dst = &mut data[pc * npad..pc * npad + packed_b_len(n, kc, nr)];
-            pack_b(&b, 0, n, pc, kc, nr, dst);
+            pack_b_for(isa, &b, 0, n, pc, kc, nr, dst);
             pc += kc;
         }
         Ok(PackedMatrix {
