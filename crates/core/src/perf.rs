@@ -123,13 +123,15 @@ fn lanes(isa: Isa) -> usize {
     }
 }
 
-/// Measured FMA peak of one core for `isa`, in GFLOP/s (2 flops per lane per FMA), best of 5
+/// Measured FMA peak of one core for `isa`, in GFLOP/s (2 flops per lane per FMA), best of 15
 /// runs of [`fma_probe_chains`] independent chains.
 pub fn fma_peak_gflops(isa: Isa) -> f64 {
     let lanes = lanes(isa);
     let chains = fma_probe_chains(isa);
-    // 4·10^8 flops a run whatever the width and chain count (a few ms at the peak).
-    let iters = 200_000_000 / (lanes * chains);
+    // 10^8 flops a run whatever the width and chain count (about 1 ms at the peak), best of
+    // 15: on a shared machine a run shorter than the scheduler's time slice is likely to run
+    // uninterrupted at least once.
+    let iters = 50_000_000 / (lanes * chains);
     let run = |seed: f32| -> f32 {
         let iters = std::hint::black_box(iters);
         let r = match chains {
@@ -141,7 +143,7 @@ pub fn fma_peak_gflops(isa: Isa) -> f64 {
     };
     let mut best = f64::INFINITY;
     let mut sink = 0.0;
-    for i in 0..5 {
+    for i in 0..15 {
         let t = Instant::now();
         sink += run(i as f32);
         best = best.min(t.elapsed().as_secs_f64());

@@ -113,6 +113,8 @@ fn embed_args(a: &AllArgs) -> Result<embed::EmbedBenchArgs> {
         model: a.model.clone().context("embed needs --model DIR")?,
         common: a.common.clone(),
         precision: vec![qkv_encoder::Precision::F32],
+        per_pass: Vec::new(),
+        latency: false,
     })
 }
 

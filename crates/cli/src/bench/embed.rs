@@ -3,7 +3,11 @@
 //! batch (24 inputs truncated at the model's maximum length), at one or more precisions timed
 //! in the same run. Embeddings are checked against the batch's expected ones before anything
 //! is timed (f32: max abs ≤ 1e-4; bf16: cosine ≥ 0.9999; int8: cosine ≥ 0.99).
+//!
+//! `--per-pass 1,2,4,8` and `--latency` measure small passes and single requests instead
+//! (`embed_small`), at the first precision given.
 
+use super::embed_small;
 use super::options::Common;
 use super::report::{self, r3, Row};
 use anyhow::{bail, Context, Result};
@@ -33,12 +37,51 @@ pub struct EmbedBenchArgs {
     /// Precisions to time side by side, comma-separated: f32, bf16, int8.
     #[arg(long, value_parser = crate::precision::parse, value_delimiter = ',', default_value = "f32")]
     pub precision: Vec<Precision>,
+    /// Small passes instead: the batch sorted by length and cut into passes of these many
+    /// sentences (comma-separated), one row each `{threads, per_pass, sent_per_s}`.
+    #[arg(long, value_delimiter = ',')]
+    pub per_pass: Vec<usize>,
+    /// Single requests instead: text to embedding for one sentence, ≥ 200 calls after a
+    /// warm-up, one row `{threads, tokens, p50_ms, p99_ms}`.
+    #[arg(long)]
+    pub latency: bool,
 }
 
 /// Runs the benchmark.
 pub fn run(a: &EmbedBenchArgs) -> Result<()> {
-    report::print(&measure(a)?, a.common.json);
+    if !a.per_pass.is_empty() || a.latency {
+        report::print(&measure_small(a)?, a.common.json);
+    } else {
+        report::print(&measure(a)?, a.common.json);
+    }
     Ok(())
+}
+
+/// The rows of `--per-pass` (first) and `--latency`, at the first precision given.
+pub fn measure_small(a: &EmbedBenchArgs) -> Result<Vec<Row>> {
+    if let Some(&bad) = a.per_pass.iter().find(|&&p| p == 0) {
+        bail!("--per-pass {bad}: a pass holds at least one sentence");
+    }
+    let threads = a.common.threads();
+    let batch: Batch = serde_json::from_str(BATCH32).context("built-in benchmark batch")?;
+    let Some(&p) = a.precision.first() else {
+        bail!("--precision: give at least one of f32, bf16, int8");
+    };
+    let model = load_checked(a, p, &batch)?;
+    let mut rows = Vec::new();
+    if !a.per_pass.is_empty() {
+        rows.extend(embed_small::per_pass(
+            &model,
+            &batch.sentences,
+            &a.per_pass,
+            threads,
+            a.common.reps,
+        )?);
+    }
+    if a.latency {
+        rows.push(embed_small::latency(&model, threads)?);
+    }
+    Ok(rows)
 }
 
 /// 24 inputs long enough to be truncated at 256 tokens.

@@ -1,12 +1,19 @@
-//! Cache-blocking constants (BLIS naming), from this family of CPUs' caches:
-//! 32–48 KiB L1d and 1–2 MiB L2 per core, a shared L3 of tens of MiB.
+//! Cache-blocking constants (BLIS naming), from the caches this CPU reports (`cache.rs`).
+//!
+//! Zen 4: 32 KiB L1d and 1 MiB L2 per core; Sapphire Rapids: 48 KiB and 2 MiB; both with a
+//! shared L3 of tens of MiB. KC and NC are fixed (KC is part of the layout of a
+//! [`PackedMatrix`](super::PackedMatrix), packed once at load time); MC follows the L2.
 
-/// Depth of one K block. The B micro-panel (`KC·NR·4` = 48 KiB for AVX-512) and the A
-/// micro-panel (`KC·MR·4` = 8 KiB) stream from L2 at < 10 B/cycle, far below its bandwidth,
-/// and 256 steps amortize the write-out of the tile (24 stores per 6144 FMA cycles).
+use super::cache::caches;
+use std::sync::OnceLock;
+
+/// Depth of one K block. The B micro-panel (`KC·NR·4` = 72 KiB for AVX-512) streams from L2
+/// at < 10 B/cycle on either CPU, far below its bandwidth, the A micro-panel (`KC·MR·4` =
+/// 12 KiB) stays in L1, and 384 steps amortize the write-out of the tile (24 stores per 9216
+/// FMA cycles on Zen 4).
 pub const KC: usize = 384;
 
-/// Rows of A per packed block: `MC·KC·4` = 216 KiB stays in L2 beside the B micro-panels.
+/// Rows of A per block when the CPU does not say (`mc()` reads the L2): `MC·KC·4` = 216 KiB.
 /// A multiple of every MR (8, 6, 4) so blocks split only at tile boundaries.
 pub const MC: usize = 144;
 
@@ -17,3 +24,36 @@ pub const NC: usize = 3072;
 /// Below this many flops (2·M·N·K) a product runs on one thread: rayon's fork/join costs
 /// more than the work it would split (≈ 10 µs of FMA time on one core).
 pub const PARALLEL_MIN_FLOPS: usize = 1 << 21;
+
+/// Rows of A per block on this CPU: the packed Ã block (`mc·KC·4` bytes) fills at most half
+/// the L2, the other half left to the B̃ micro-panels streaming through and to C. Zen 4 (1 MiB)
+/// gets 336, Sapphire Rapids (2 MiB) 672. A multiple of 24 (every MR) in `[MC, 720]`.
+pub fn mc() -> usize {
+    static V: OnceLock<usize> = OnceLock::new();
+    *V.get_or_init(|| {
+        // TEMP experiment override
+        if let Some(v) = std::env::var("QKV_GEMM_MC").ok().and_then(|v| v.parse().ok()) {
+            return v;
+        }
+        mc_for_l2(caches().l2)
+    })
+}
+
+/// [`mc()`] for an L2 of `l2` bytes.
+fn mc_for_l2(l2: usize) -> usize {
+    (l2 / 2 / (KC * 4) / 24 * 24).clamp(MC, 720)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mc_follows_the_l2() {
+        assert_eq!(mc_for_l2(1 << 20), 336); // Zen 4
+        assert_eq!(mc_for_l2(2 << 20), 672); // Sapphire Rapids
+        assert_eq!(mc_for_l2(256 << 10), MC); // small L2: the floor
+        assert_eq!(mc_for_l2(32 << 20), 720); // huge: the cap
+        assert!(mc() % 24 == 0 && (MC..=720).contains(&mc()));
+    }
+}

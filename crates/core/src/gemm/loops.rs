@@ -2,10 +2,11 @@
 //! panels) tasks. K is never split across threads, so every element of C is summed in the same
 //! order whatever the thread count: results are bit-identical for 1 and N threads.
 
-use super::blocking::{KC, MC, NC, PARALLEL_MIN_FLOPS};
+use super::blocking::{mc, KC, NC, PARALLEL_MIN_FLOPS};
 use super::kernel::{dispatch_tile, tile_dims, Epilogue, TileArgs, TileOp, TileShape};
 use super::pack::{pack_a_for, pack_b_for, packed_a_len, packed_b_len};
 use super::packed::PackedMatrix;
+use super::scratch::PackBuffers;
 use crate::isa::Isa;
 use crate::mat::MatRef;
 use rayon::prelude::*;
@@ -60,11 +61,14 @@ pub(crate) fn run(p: Problem) {
         1
     };
     let c = CPtr(p.c);
-    let mut a_buf = vec![0.0f32; packed_a_len(m, KC.min(k), mr)];
-    let mut b_buf = match p.b {
-        BSource::View(_) => vec![0.0f32; packed_b_len(NC.min(n), KC.min(k), nr)],
-        BSource::Packed(_) => Vec::new(),
+    let b_len = match p.b {
+        BSource::View(_) => packed_b_len(NC.min(n), KC.min(k), nr),
+        BSource::Packed(_) => 0,
     };
+    let mut bufs = PackBuffers::take(packed_a_len(m, KC.min(k), mr), b_len);
+    let PackBuffers {
+        a: a_buf, b: b_buf, ..
+    } = &mut bufs;
 
     let grid = Grid::new(m, NC.min(n).div_ceil(nr), mr, threads);
 
@@ -156,8 +160,8 @@ pub(crate) fn run(p: Problem) {
     }
 }
 
-/// How one (jc, pc) block is cut into tasks: row blocks of `rows_per` rows (≤ MC, a multiple
-/// of MR) times `n_chunks` ranges of column panels. One thread gets one task per MC rows; with
+/// How one (jc, pc) block is cut into tasks: row blocks of `rows_per` rows (≤ mc(), a multiple
+/// of MR) times `n_chunks` ranges of column panels. One thread gets one task per mc() rows; with
 /// more threads the grid aims at 2 tasks per thread, splitting N first (the B̃ panels are
 /// shared) and M when N has too few panels (e.g. N = 384 is only 8 panels of 48).
 struct Grid {
@@ -171,7 +175,7 @@ impl Grid {
         let n_chunks = n_panels.clamp(1, target);
         let m_panels = m.div_ceil(mr).max(1);
         let m_chunks = m
-            .div_ceil(MC)
+            .div_ceil(mc())
             .max(target.div_ceil(n_chunks))
             .clamp(1, m_panels);
         let rows_per = m_panels.div_ceil(m_chunks) * mr;
