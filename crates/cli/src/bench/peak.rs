@@ -38,7 +38,12 @@ pub fn measure(c: &Common) -> Vec<Row> {
     }
     for isa in Int8Isa::available() {
         if let Some(g) = int8_peak_gmacs_threads(isa, threads) {
-            rows.push(row("int8", isa.name(), int8_probe_chains(isa).into(), 2.0 * g));
+            rows.push(row(
+                "int8",
+                isa.name(),
+                int8_probe_chains(isa).into(),
+                2.0 * g,
+            ));
         }
     }
     if let Some(g) = bf16_peak_gmacs(threads) {

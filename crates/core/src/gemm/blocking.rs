@@ -25,6 +25,10 @@ pub const NC: usize = 3072;
 /// more than the work it would split (≈ 10 µs of FMA time on one core).
 pub const PARALLEL_MIN_FLOPS: usize = 1 << 21;
 
+/// Below this many packed values (128 KiB) a block of Ã or B̃ is packed on the calling thread:
+/// a copy that takes ~10 µs is not worth waking the pool for.
+pub const PARALLEL_PACK_MIN: usize = 1 << 15;
+
 /// Rows of A per block on this CPU: the packed Ã block (`mc·KC·4` bytes) fills at most half
 /// the L2, the other half left to the B̃ micro-panels streaming through and to C. Zen 4 (1 MiB)
 /// gets 336, Sapphire Rapids (2 MiB) 672. A multiple of 24 (every MR) in `[MC, 720]`.
@@ -32,7 +36,10 @@ pub fn mc() -> usize {
     static V: OnceLock<usize> = OnceLock::new();
     *V.get_or_init(|| {
         // TEMP experiment override
-        if let Some(v) = std::env::var("QKV_GEMM_MC").ok().and_then(|v| v.parse().ok()) {
+        if let Some(v) = std::env::var("QKV_GEMM_MC")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
             return v;
         }
         mc_for_l2(caches().l2)

@@ -46,10 +46,7 @@ fn read_sysfs() -> Option<Caches> {
             _ => {}
         }
     }
-    Some(Caches {
-        l1d: l1d?,
-        l2: l2?,
-    })
+    Some(Caches { l1d: l1d?, l2: l2? })
 }
 
 /// `"32K"`, `"1024K"`, `"2M"`, `"512"` → bytes.

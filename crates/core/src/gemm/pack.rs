@@ -18,9 +18,36 @@ pub(crate) fn packed_a_len(mc: usize, kc: usize, mr: usize) -> usize {
     mc.div_ceil(mr) * mr * kc
 }
 
-/// Number of elements of a packed B block.
-pub(crate) fn packed_b_len(nc: usize, kc: usize, nr: usize) -> usize {
-    nc.div_ceil(nr) * nr * kc
+/// Panel widths of a packed block: full panels are `lanes` wide; the last, partial one is its
+/// width rounded up to a multiple of `step` (`step = lanes`: as wide as the others; the GEMM's
+/// B̃ uses the vector width, for [`TileShape::tile_narrow`](super::kernel::TileShape)).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Panels {
+    pub lanes: usize,
+    pub step: usize,
+}
+
+impl Panels {
+    /// Every panel `lanes` wide.
+    pub fn full(lanes: usize) -> Panels {
+        Panels { lanes, step: lanes }
+    }
+
+    /// Width in the packed block of a panel holding `width ≤ lanes` columns.
+    pub fn width(self, width: usize) -> usize {
+        if width >= self.lanes {
+            self.lanes
+        } else {
+            width.next_multiple_of(self.step).min(self.lanes)
+        }
+    }
+
+    /// Number of elements of a packed block of `xn` columns (rows) and depth `kc`.
+    pub fn len(self, xn: usize, kc: usize) -> usize {
+        let full = xn / self.lanes;
+        (full * self.lanes + self.width(xn - full * self.lanes) * usize::from(xn % self.lanes != 0))
+            * kc
+    }
 }
 
 /// Packs rows `i0..i0+mc`, depth `p0..p0+kc` of `a` into `dst` (length `packed_a_len`), with
@@ -34,7 +61,17 @@ pub(crate) fn pack_a(
     mr: usize,
     dst: &mut [f32],
 ) {
-    pack_panels(Isa::active(), a, i0, mc, p0, kc, mr, dst, true);
+    pack_panels(
+        Isa::active(),
+        a,
+        i0,
+        mc,
+        p0,
+        kc,
+        Panels::full(mr),
+        dst,
+        true,
+    );
 }
 
 /// Packs columns `j0..j0+nc`, depth `p0..p0+kc` of `b` (a K×N view) into `dst`, with the
@@ -48,7 +85,17 @@ pub(crate) fn pack_b(
     nr: usize,
     dst: &mut [f32],
 ) {
-    pack_panels(Isa::active(), b, j0, nc, p0, kc, nr, dst, false);
+    pack_panels(
+        Isa::active(),
+        b,
+        j0,
+        nc,
+        p0,
+        kc,
+        Panels::full(nr),
+        dst,
+        false,
+    );
 }
 
 /// [`pack_a`] for the kernel of `isa`.
@@ -63,10 +110,11 @@ pub(crate) fn pack_a_for(
     mr: usize,
     dst: &mut [f32],
 ) {
-    pack_panels(isa, a, i0, mc, p0, kc, mr, dst, true);
+    pack_panels(isa, a, i0, mc, p0, kc, Panels::full(mr), dst, true);
 }
 
-/// [`pack_b`] for the kernel of `isa`.
+/// [`pack_b`] for the kernel of `isa`, with the panel widths of `panels` (`dst` holds
+/// `panels.len(nc, kc)` values).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn pack_b_for(
     isa: Isa,
@@ -75,13 +123,13 @@ pub(crate) fn pack_b_for(
     nc: usize,
     p0: usize,
     kc: usize,
-    nr: usize,
+    panels: Panels,
     dst: &mut [f32],
 ) {
-    pack_panels(isa, b, j0, nc, p0, kc, nr, dst, false);
+    pack_panels(isa, b, j0, nc, p0, kc, panels, dst, false);
 }
 
-/// Shared body: `lanes` is the panel width (mr or nr); `by_rows` says whether panels run along
+/// Shared body: `panels` gives the panel widths (mr or nr); `by_rows` says whether panels run along
 /// the view's rows (A) or its columns (B). Reads follow whichever stride is 1.
 #[allow(clippy::too_many_arguments)]
 fn pack_panels(
@@ -91,10 +139,12 @@ fn pack_panels(
     xn: usize,
     p0: usize,
     kc: usize,
-    lanes: usize,
+    panels: Panels,
     dst: &mut [f32],
     by_rows: bool,
 ) {
+    let lanes = panels.lanes;
+    let shape = panels;
     let data = src.data();
     // Element (x, p) of the block: x along the panel direction, p along K.
     let (sx, sp) = if by_rows {
@@ -115,49 +165,47 @@ fn pack_panels(
         "pack: view exceeds its buffer"
     );
     assert!(
-        dst.len() >= panels * kc * lanes,
+        dst.len() >= shape.len(xn, kc),
         "pack: destination too small"
     );
     let src_ptr = data.as_ptr();
     let transpose = sp == 1 && sx != 1 && has_transpose(isa);
     for panel in 0..panels {
-        let out = &mut dst[panel * kc * lanes..(panel + 1) * kc * lanes];
         let width = lanes.min(xn - panel * lanes);
         let base = (x0 + panel * lanes) * sx + p0 * sp;
+        // This panel's width in `dst` (the last one may be narrower than `lanes`).
+        let pw = shape.width(width);
+        let out = &mut dst[panel * kc * lanes..][..kc * pw];
         let o = out.as_mut_ptr();
         // Writes are sequential in `out`; reads walk `width` source lines in step.
         if sx == 1 {
             for p in 0..kc {
                 // SAFETY: base + p·sp + (width − 1) ≤ last < data.len() (checked above), and
-                // p·lanes + width ≤ kc·lanes = out.len().
+                // p·pw + width ≤ kc·pw = out.len().
                 unsafe {
-                    std::ptr::copy_nonoverlapping(
-                        src_ptr.add(base + p * sp),
-                        o.add(p * lanes),
-                        width,
-                    )
+                    std::ptr::copy_nonoverlapping(src_ptr.add(base + p * sp), o.add(p * pw), width)
                 };
             }
         } else if transpose {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `has_transpose` found AVX2; the panel's source lines x < width are
             // readable for kc steps (every index ≤ `last`, checked above) and `out` holds
-            // kc·lanes values; width ≤ lanes. The padding lanes are written as zeros.
+            // kc·pw values; width ≤ pw. The padding lanes are written as zeros.
             unsafe {
-                super::pack_x86::pack_panel_t(src_ptr.add(base), sx, width, kc, lanes, o)
+                super::pack_x86::pack_panel_t(src_ptr.add(base), sx, width, kc, pw, o)
             };
             continue;
         } else {
             for p in 0..kc {
                 for x in 0..width {
                     // SAFETY: as above: every index is at most `last`, every write inside `out`.
-                    unsafe { *o.add(p * lanes + x) = *src_ptr.add(base + x * sx + p * sp) };
+                    unsafe { *o.add(p * pw + x) = *src_ptr.add(base + x * sx + p * sp) };
                 }
             }
         }
-        if width < lanes {
+        if width < pw {
             for p in 0..kc {
-                out[p * lanes + width..(p + 1) * lanes].fill(0.0);
+                out[p * pw + width..(p + 1) * pw].fill(0.0);
             }
         }
     }
@@ -182,8 +230,9 @@ fn has_transpose(isa: Isa) -> bool {
 mod tests {
     use super::*;
 
-    /// The transposing pack writes exactly what the scalar gather writes (padding included),
-    /// for every panel width qkv's kernels use, partial panels, k tails and strided lines.
+    /// The scalar gather writes the documented layout (narrow last panels included), and the
+    /// transposing pack exactly what it writes (padding included), for every panel width
+    /// qkv's kernels use, partial panels, k tails and strided lines.
     #[test]
     fn transposing_pack_equals_gather() {
         let fast: Vec<Isa> = [Isa::Avx512, Isa::Avx2]
@@ -194,8 +243,19 @@ mod tests {
             eprintln!("transposing_pack_equals_gather: skipped (no AVX2)");
             return;
         }
-        for lanes in [4, 6, 8, 16, 48] {
-            for xn in [1, 5, 8, 13, lanes, lanes + 3, 2 * lanes + 1] {
+        for (lanes, step) in [(4, 4), (6, 6), (8, 8), (16, 8), (48, 16), (48, 48)] {
+            let sh = Panels { lanes, step };
+            for xn in [
+                1,
+                5,
+                8,
+                13,
+                17,
+                lanes,
+                lanes + 3,
+                2 * lanes + 1,
+                2 * lanes + 33,
+            ] {
                 for kc in [1, 7, 8, 9, 17, 64, 385] {
                     let ld = kc + 3; // lines longer than the block: stride > kc
                     let x0 = 1;
@@ -205,15 +265,30 @@ mod tests {
                     // The block as A (rows = lines along K) and as B (a transposed view).
                     let a = MatRef::with_strides(&data, rows, ld - p0, ld, 1).unwrap();
                     let b = a.t();
-                    let len = xn.div_ceil(lanes) * lanes * kc;
+                    let len = sh.len(xn, kc);
                     let mut want = vec![f32::NAN; len];
-                    pack_panels(Isa::Scalar, &a, x0, xn, p0, kc, lanes, &mut want, true);
+                    pack_panels(Isa::Scalar, &a, x0, xn, p0, kc, sh, &mut want, true);
+                    // The layout itself: panel q, step p, lane x.
+                    for (q, x0q) in (0..xn).step_by(lanes).enumerate() {
+                        let pw = sh.width(lanes.min(xn - x0q));
+                        for p in 0..kc {
+                            for x in 0..pw {
+                                let v = want[q * kc * lanes + p * pw + x];
+                                let src = if x0q + x < xn {
+                                    data[(x0 + x0q + x) * ld + p0 + p]
+                                } else {
+                                    0.0
+                                };
+                                assert_eq!(v, src, "lanes {lanes} step {step} xn {xn} kc {kc}");
+                            }
+                        }
+                    }
                     for &isa in &fast {
                         let mut got = vec![f32::NAN; len];
-                        pack_panels(isa, &a, x0, xn, p0, kc, lanes, &mut got, true);
+                        pack_panels(isa, &a, x0, xn, p0, kc, sh, &mut got, true);
                         assert_eq!(got, want, "A {isa} lanes {lanes} xn {xn} kc {kc}");
                         let mut got = vec![f32::NAN; len];
-                        pack_panels(isa, &b, x0, xn, p0, kc, lanes, &mut got, false);
+                        pack_panels(isa, &b, x0, xn, p0, kc, sh, &mut got, false);
                         assert_eq!(got, want, "B {isa} lanes {lanes} xn {xn} kc {kc}");
                     }
                 }

@@ -77,7 +77,11 @@ mod tests {
         let outer = PackBuffers::take(50, 5);
         assert_eq!(outer.a.as_ptr(), ptr, "the kept buffer is reused");
         let inner = PackBuffers::take(50, 5);
-        assert_ne!(inner.a.as_ptr(), outer.a.as_ptr(), "a nested call gets its own");
+        assert_ne!(
+            inner.a.as_ptr(),
+            outer.a.as_ptr(),
+            "a nested call gets its own"
+        );
         drop(inner);
         drop(outer);
         let huge = PackBuffers::take(KEEP_MAX + 1, 0);
