@@ -202,17 +202,17 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
     let (mut a, mut b) = (t.a, t.b);
     let mut acc = [[s.zero(); NV]; MR];
     // Fetch the C tile now so its cache misses overlap the k loop instead of stalling the
-    // write-out (pointer arithmetic only: a prefetch never faults).
-    if t.beta != 0.0 {
-        for i in 0..mr {
-            let row = c.wrapping_add(i * t.rsc);
-            let mut off = 0;
-            while off < nr {
-                s.prefetch(row.wrapping_add(off));
-                off += 16;
-            }
-            s.prefetch(row.wrapping_add(nr - 1));
+    // write-out (pointer arithmetic only: a prefetch never faults). Also with β = 0: a store
+    // to a line not in cache must fetch it first, and with a short K (64) and a C larger
+    // than the L2 those fetches at the write-out cost as much as the tile's FMAs.
+    for i in 0..mr {
+        let row = c.wrapping_add(i * t.rsc);
+        let mut off = 0;
+        while off < nr {
+            s.prefetch(row.wrapping_add(off));
+            off += 16;
         }
+        s.prefetch(row.wrapping_add(nr - 1));
     }
     // The k loop: NV loads of B, MR broadcasts of A, MR·NV independent FMAs per step.
     for _ in 0..t.kc {
