@@ -169,7 +169,13 @@ fn pack_panels(
         "pack: destination too small"
     );
     let src_ptr = data.as_ptr();
-    let transpose = sp == 1 && sx != 1 && has_transpose(isa);
+    if sx == 1 {
+        // SAFETY: `last < data.len()` and `dst` holds `shape.len(xn, kc)` values (both
+        // checked above).
+        unsafe { pack_contiguous(src_ptr, x0 + p0 * sp, sp, xn, kc, shape, dst.as_mut_ptr()) };
+        return;
+    }
+    let transpose = sp == 1 && has_transpose(isa);
     for panel in 0..panels {
         let width = lanes.min(xn - panel * lanes);
         let base = (x0 + panel * lanes) * sx + p0 * sp;
@@ -178,15 +184,7 @@ fn pack_panels(
         let out = &mut dst[panel * kc * lanes..][..kc * pw];
         let o = out.as_mut_ptr();
         // Writes are sequential in `out`; reads walk `width` source lines in step.
-        if sx == 1 {
-            for p in 0..kc {
-                // SAFETY: base + p·sp + (width − 1) ≤ last < data.len() (checked above), and
-                // p·pw + width ≤ kc·pw = out.len().
-                unsafe {
-                    std::ptr::copy_nonoverlapping(src_ptr.add(base + p * sp), o.add(p * pw), width)
-                };
-            }
-        } else if transpose {
+        if transpose {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `has_transpose` found AVX2; the panel's source lines x < width are
             // readable for kc steps (every index ≤ `last`, checked above) and `out` holds
@@ -208,6 +206,65 @@ fn pack_panels(
                 out[p * pw + width..(p + 1) * pw].fill(0.0);
             }
         }
+    }
+}
+
+/// The panel direction contiguous (a row-major B, a column-major A): source line `p` (one k
+/// step) is read once, start to end, and cut into the panels' rows, so the reads stream (a
+/// panel-by-panel walk would visit every line once per panel, 192 bytes at a time, with the
+/// line stride between visits). Full panels' rows are fixed-size copies the compiler turns
+/// into vector moves.
+///
+/// # Safety
+/// `src` is readable at `base + p·sp + x` for `p < kc`, `x < xn`; `dst` is writable for
+/// `shape.len(xn, kc)` values.
+unsafe fn pack_contiguous(
+    src: *const f32,
+    base: usize,
+    sp: usize,
+    xn: usize,
+    kc: usize,
+    shape: Panels,
+    dst: *mut f32,
+) {
+    let lanes = shape.lanes;
+    let full = xn / lanes;
+    let rest = xn - full * lanes;
+    let pw = shape.width(rest);
+    for p in 0..kc {
+        // SAFETY (every block below): the reads are (p, x) for x < xn, inside the source; the
+        // writes are row p of each panel, inside `dst` (panel q at q·kc·lanes, rows `lanes`
+        // wide; the last one `pw` wide).
+        let line = unsafe { src.add(base + p * sp) };
+        for q in 0..full {
+            let (from, to) = unsafe { (line.add(q * lanes), dst.add((q * kc + p) * lanes)) };
+            match lanes {
+                48 => unsafe { copy_fixed::<48>(from, to) },
+                16 => unsafe { copy_fixed::<16>(from, to) },
+                8 => unsafe { copy_fixed::<8>(from, to) },
+                _ => unsafe { std::ptr::copy_nonoverlapping(from, to, lanes) },
+            }
+        }
+        if rest > 0 {
+            unsafe {
+                let to = dst.add(full * kc * lanes + p * pw);
+                std::ptr::copy_nonoverlapping(line.add(full * lanes), to, rest);
+                std::ptr::write_bytes(to.add(rest), 0, pw - rest);
+            }
+        }
+    }
+}
+
+/// Copies `W` values (a fixed size: vector moves, no call).
+///
+/// # Safety
+/// `from` readable and `to` writable for `W` values; they do not overlap.
+#[inline(always)]
+unsafe fn copy_fixed<const W: usize>(from: *const f32, to: *mut f32) {
+    // SAFETY: the caller's contract; unaligned reads and writes of a plain array.
+    unsafe {
+        to.cast::<[f32; W]>()
+            .write_unaligned(from.cast::<[f32; W]>().read_unaligned())
     }
 }
 
