@@ -4,7 +4,8 @@
 For each round, each thread count and each bench, the qkv command (`qkv bench all --only BENCH
 --threads N --json`) and the peer measurement (`peers.py BENCH --threads N`, a fresh process
 with OMP_NUM_THREADS / MKL_NUM_THREADS = N) run one after the other, their order alternating
-from round to round. Every figure is a median of timed repetitions inside its process; the
+from round to round. The small-pass benches `per_pass` and `latency` run `qkv bench embed
+--per-pass 1,2,4,8` / `--latency` beside `latency.py` (ONNX Runtime f32). Every figure is a median of timed repetitions inside its process; the
 report gives the median of those over the rounds, the spread across rounds, and qkv/peer speed
 ratios (above 1: qkv is faster).
 
