@@ -4,7 +4,8 @@
 For each round, each thread count and each bench, the qkv command (`qkv bench all --only BENCH
 --threads N --json`) and the peer measurement (`peers.py BENCH --threads N`, a fresh process
 with OMP_NUM_THREADS / MKL_NUM_THREADS = N) run one after the other, their order alternating
-from round to round. Every figure is a median of timed repetitions inside its process; the
+from round to round. The small-pass benches `per_pass` and `latency` run `qkv bench embed
+--per-pass 1,2,4,8` / `--latency` beside `latency.py` (ONNX Runtime f32). Every figure is a median of timed repetitions inside its process; the
 report gives the median of those over the rounds, the spread across rounds, and qkv/peer speed
 ratios (above 1: qkv is faster).
 
@@ -28,7 +29,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-ALL = ["gemm", "attention", "encoder", "embed", "attention_seq", "embed_batch"]
+ALL = ["gemm", "attention", "encoder", "embed", "attention_seq", "embed_batch", "per_pass",
+       "latency"]
+# The benches that need --model (embed_batch and the two of latency.py included).
+MODEL_BENCHES = ("embed", "embed_batch", "per_pass", "latency")
+# Pass sizes of the per_pass bench.
+PER_PASS = "1,2,4,8"
 
 # The keys that identify a row of each bench, on both sides.
 KEYS = {
@@ -38,6 +44,8 @@ KEYS = {
     "embed": ["batch"],
     "attention_seq": ["seq"],
     "embed_batch": ["batch_size"],
+    "per_pass": ["per_pass"],
+    "latency": [],
 }
 
 # (ratio name, qkv field, peer field, "time" when lower is better / "rate" when higher is).
@@ -58,6 +66,9 @@ RATIOS = {
                "ort_sent_per_s_with_tokenization", "rate")],
     "embed_batch": [("qkv/torch", "sent_per_s", "torch_sent_per_s", "rate"),
                     ("qkv/ort", "sent_per_s", "ort_sent_per_s", "rate")],
+    "per_pass": [("qkv/ort", "sent_per_s", "ort_sent_per_s", "rate")],
+    "latency": [("qkv/ort p50", "p50_ms", "ort_p50_ms", "time"),
+                ("qkv/ort p99", "p99_ms", "ort_p99_ms", "time")],
 }
 
 
@@ -254,7 +265,44 @@ def markdown(meta, agg):
                     [[x["batch_size"], x["threads"], x.get("sent_per_s"),
                       x.get("torch_sent_per_s"), x.get("ort_sent_per_s"), r(x, "qkv/torch"),
                       r(x, "qkv/ort")] for x in b]), ""]
+    pp = rows_of("per_pass")
+    if pp:
+        out += ["## MiniLM in small passes (the 32 sentences sorted by length, in passes of B; "
+                "model only; sentences/s; ONNX Runtime f32 from latency.py)", "", table(
+                    ["B", "threads", "qkv", "ONNX Runtime", "qkv/ort", "spread"],
+                    [[x["per_pass"], x["threads"], x.get("sent_per_s"), x.get("ort_sent_per_s"),
+                      r(x, "qkv/ort"), x["spread"].get("sent_per_s")] for x in pp]), ""]
+    la = rows_of("latency")
+    if la:
+        out += ["## Single-request latency (text to embedding, one sentence; ms over 300 calls; "
+                "qkv's p50 / ONNX Runtime's below 1: qkv is faster)", "", table(
+                    ["threads", "tokens", "qkv p50", "qkv p99", "ORT p50", "ORT p99",
+                     "qkv/ORT p50", "qkv/ORT p99"],
+                    [[x["threads"], x.get("tokens"), x.get("p50_ms"), x.get("p99_ms"),
+                      x.get("ort_p50_ms"), x.get("ort_p99_ms"),
+                      x["p50_ms"] / x["ort_p50_ms"] if x.get("ort_p50_ms") else None,
+                      x["p99_ms"] / x["ort_p99_ms"] if x.get("ort_p99_ms") else None]
+                     for x in la]), ""]
     return "\n".join(out)
+
+
+def commands(a, bench, n):
+    """The qkv command and the peer command of one bench at `n` threads."""
+    if bench in ("per_pass", "latency"):
+        mode = ["--per-pass", PER_PASS] if bench == "per_pass" else ["--latency"]
+        qkv = [a.qkv, "bench", "embed", "--model", a.model, *mode, "--threads", str(n),
+               "--reps", str(a.reps), "--json"]
+        peer = [a.python, os.path.join(HERE, "latency.py"), bench, "--threads", str(n),
+                "--reps", str(a.reps), "--model", a.model, "--onnx", a.onnx, "--sizes", PER_PASS]
+        return qkv, peer
+    qkv = [a.qkv, "bench", "all", "--only", bench, "--threads", str(n), "--reps", str(a.reps),
+           "--json"]
+    peer = [a.python, os.path.join(HERE, "peers.py"), bench, "--threads", str(n), "--reps",
+            str(a.reps)]
+    if bench in ("embed", "embed_batch"):
+        qkv += ["--model", a.model]
+        peer += ["--model", a.model, "--onnx", a.onnx]
+    return qkv, peer
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,7 +335,7 @@ def main():
         if b not in ALL:
             p.error(f"unknown bench {b!r}")
     if not a.model:
-        benches = [b for b in benches if b not in ("embed", "embed_batch")]
+        benches = [b for b in benches if b not in MODEL_BENCHES]
     threads = [int(t) for t in a.threads.split(",")]
     if not os.path.exists(a.qkv):
         p.error(f"{a.qkv} not found: cargo build --release -p qkv-cli")
@@ -307,13 +355,7 @@ def main():
     for rnd in range(a.rounds):
         for n in threads:
             for bench in benches:
-                qkv_cmd = [a.qkv, "bench", "all", "--only", bench, "--threads", str(n),
-                           "--reps", str(a.reps), "--json"]
-                peer_cmd = [a.python, os.path.join(HERE, "peers.py"), bench, "--threads", str(n),
-                            "--reps", str(a.reps)]
-                if bench in ("embed", "embed_batch"):
-                    qkv_cmd += ["--model", a.model]
-                    peer_cmd += ["--model", a.model, "--onnx", a.onnx]
+                qkv_cmd, peer_cmd = commands(a, bench, n)
                 sides = [("qkv", qkv_cmd), ("peer", peer_cmd)]
                 if step % 2:
                     sides.reverse()

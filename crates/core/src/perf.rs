@@ -68,16 +68,43 @@ pub fn interleaved(warmup: usize, reps: usize, fs: &mut [&mut dyn FnMut()]) -> V
         .collect()
 }
 
-/// A chain-free FMA loop: 24 independent accumulators, `iters` steps.
-struct FmaLoop {
+/// Independent FMA chains the probe runs for `isa`: enough to cover FMA latency × FMA pipes
+/// on every CPU qkv targets, and few enough that chains and constants stay in registers (a
+/// spilled accumulator turns the probe into a load/store test and under-reads the peak).
+///
+/// | ISA | registers | latency × pipes to cover | chains (+ 2 constants) |
+/// |---|---|---|---|
+/// | AVX-512 | 32 zmm | 4 × 2 (Sapphire Rapids; Zen 4 runs 512 bits as 2 × 256) = 8 | 24 |
+/// | AVX2 | 16 ymm | 4 × 2 (Zen 4, Sapphire Rapids, Haswell 5 × 2) = 8–10 | 12 |
+/// | portable (`f32x8` = 2 xmm on SSE2, 2 q on NEON) | 16 xmm / 32 q | mul 3–4 + add 3–4 | 6 |
+/// | scalar | as portable: see below | | 6 |
+///
+/// The old probe ran 24 chains everywhere: on AVX2 that spills 10 ymm accumulators per step
+/// and read 80–87 GFLOP/s on Zen 4, where the 6×16 AVX2 GEMM kernel itself reaches 100+.
+///
+/// The scalar kernel is plain Rust that LLVM vectorizes for the baseline target (SSE2, NEON):
+/// its 4×4 tile runs on 4-lane registers. A scalar probe would also be rewritten (LLVM
+/// interchanges the loops of independent scalar chains into one long dependent chain, which
+/// read 1–3 GFLOP/s where the scalar GEMM does 28), so the scalar ISA's peak is the portable
+/// probe's: the baseline SIMD the scalar code is compiled to.
+pub fn fma_probe_chains(isa: Isa) -> usize {
+    match isa {
+        Isa::Avx512 => 24,
+        Isa::Avx2 => 12,
+        Isa::Portable | Isa::Scalar => 6,
+    }
+}
+
+/// A chain-free FMA loop: `N` independent accumulators, `iters` steps.
+struct FmaLoop<const N: usize> {
     iters: usize,
 }
 
-impl SimdOp for FmaLoop {
+impl<const N: usize> SimdOp for FmaLoop<N> {
     type Output = f32;
     #[inline(always)]
     fn run<S: Simd>(self, s: S) -> f32 {
-        let mut acc = [s.splat(1.0); 24];
+        let mut acc = [s.splat(1.0); N];
         let x = s.splat(0.999_999);
         let y = s.splat(1e-7);
         for _ in 0..self.iters {
@@ -93,23 +120,46 @@ impl SimdOp for FmaLoop {
     }
 }
 
-/// Measured FMA peak of one core for `isa`, in GFLOP/s (2 flops per lane per FMA).
-pub fn fma_peak_gflops(isa: Isa) -> f64 {
-    let lanes = match isa {
+/// Lanes of one register of the probe of `isa` (the scalar ISA runs the portable probe).
+fn lanes(isa: Isa) -> usize {
+    match isa {
         Isa::Avx512 => 16,
-        Isa::Avx2 | Isa::Portable => 8,
-        Isa::Scalar => 1,
+        Isa::Avx2 | Isa::Portable | Isa::Scalar => 8,
+    }
+}
+
+/// Measured FMA peak of one core for `isa`, in GFLOP/s (2 flops per lane per FMA), best of 15
+/// runs of [`fma_probe_chains`] independent chains.
+pub fn fma_peak_gflops(isa: Isa) -> f64 {
+    let isa = if isa == Isa::Scalar {
+        Isa::Portable
+    } else {
+        isa
     };
-    let iters = 2_000_000 / lanes.max(1) * 4;
+    let lanes = lanes(isa);
+    let chains = fma_probe_chains(isa);
+    // 10^8 flops a run whatever the width and chain count (about 1 ms at the peak), best of
+    // 15: on a shared machine a run shorter than the scheduler's time slice is likely to run
+    // uninterrupted at least once.
+    let iters = 50_000_000 / (lanes * chains);
+    let run = |seed: f32| -> f32 {
+        let iters = std::hint::black_box(iters);
+        let r = match chains {
+            24 => dispatch(isa, FmaLoop::<24> { iters }),
+            12 => dispatch(isa, FmaLoop::<12> { iters }),
+            _ => dispatch(isa, FmaLoop::<6> { iters }),
+        };
+        r + seed
+    };
     let mut best = f64::INFINITY;
     let mut sink = 0.0;
-    for _ in 0..5 {
+    for i in 0..15 {
         let t = Instant::now();
-        sink += dispatch(isa, FmaLoop { iters });
+        sink += run(i as f32);
         best = best.min(t.elapsed().as_secs_f64());
     }
     std::hint::black_box(sink);
-    (iters * 24 * lanes * 2) as f64 / best / 1e9
+    (iters * chains * lanes * 2) as f64 / best / 1e9
 }
 
 /// Measured FMA peak of `threads` cores running at once, in GFLOP/s.

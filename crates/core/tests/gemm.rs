@@ -1,7 +1,7 @@
 //! GEMM against the f64 reference on every ISA the host has.
 
 use proptest::prelude::*;
-use qkv_core::gemm::{KC, MC};
+use qkv_core::gemm::{mc, KC};
 use qkv_core::reference::gemm_f64;
 use qkv_core::{gemm, gemm_packed, with_threads, GemmOptions, Isa, MatMut, MatRef, PackedMatrix};
 use qkv_testkit::isa::host_isas;
@@ -21,7 +21,8 @@ fn tile(isa: Isa) -> (usize, usize) {
 enum BLayout {
     /// B stored row-major K×N.
     Kn,
-    /// B stored as a PyTorch weight [N, K], used through a transposed view.
+    /// B stored as a PyTorch weight [N, K] (row stride K + pad), used through a transposed
+    /// view.
     Weight,
     /// B packed once.
     Packed,
@@ -65,10 +66,13 @@ fn check(isa: Isa, cs: &Case, seed: u64) -> Result<(), String> {
     let ldc = n + pad;
     let a = rand_vec(m.max(1) * lda, seed);
     let b_kn = rand_vec(k * n, seed + 1);
-    let mut b_w = vec![0.0f32; n * k + 3]; // [N, K] copy with a little slack at the end
+    // [N, K] copy with row stride K + pad, NaN between rows and in the slack at the end: a
+    // pack that read past a row of the weight would turn its tile into NaN.
+    let ldw = k + pad;
+    let mut b_w = vec![f32::NAN; n * ldw + 3];
     for p in 0..k {
         for j in 0..n {
-            b_w[j * k + p] = b_kn[p * n + j];
+            b_w[j * ldw + p] = b_kn[p * n + j];
         }
     }
     let bias_v = rand_vec(n, seed + 2);
@@ -92,7 +96,10 @@ fn check(isa: Isa, cs: &Case, seed: u64) -> Result<(), String> {
     let bkn = MatRef::new(&b_kn, k, n).map_err(|e| e.to_string())?;
     match cs.layout {
         BLayout::Kn => gemm(av, bkn, cv, &opts),
-        BLayout::Weight => gemm(av, MatRef::new(&b_w[..n * k], n, k).unwrap().t(), cv, &opts),
+        BLayout::Weight => {
+            let w = MatRef::with_strides(&b_w, n, k, ldw, 1).map_err(|e| e.to_string())?;
+            gemm(av, w.t(), cv, &opts)
+        }
         BLayout::Packed => {
             let pm = PackedMatrix::from_kn_for(bkn, isa).map_err(|e| e.to_string())?;
             gemm_packed(av, &pm, cv, &opts)
@@ -206,15 +213,18 @@ fn edge_sizes_every_layout() {
                 )
                 .unwrap();
             }
-            check(
-                isa,
-                &Case {
-                    layout,
-                    ..Case::new(MC + 1, nr * 2 + 3, 40)
-                },
-                9,
-            )
-            .unwrap();
+            // Row blocks of this CPU's MC: one row past a block, and past two plus a tile.
+            for m in [mc() + 1, 2 * mc() + mr + 1] {
+                check(
+                    isa,
+                    &Case {
+                        layout,
+                        ..Case::new(m, nr * 2 + 3, 40)
+                    },
+                    9,
+                )
+                .unwrap();
+            }
         }
     }
 }
@@ -397,7 +407,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
     fn prop_matches_f64_reference(
-        m in edge_dim(), n in edge_dim(), k in prop_oneof![edge_dim(), 250usize..=262],
+        m in edge_dim(), n in edge_dim(),
+        k in prop_oneof![edge_dim(), 250usize..=262, KC - 2..=KC + 2],
         alpha in prop::sample::select(vec![0.0f32, 1.0, -1.5, 2.5]),
         beta in prop::sample::select(vec![0.0f32, 1.0, 2.5]),
         layout in prop::sample::select(vec![0u8, 1, 2]),

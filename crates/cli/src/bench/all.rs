@@ -114,6 +114,8 @@ fn embed_args(a: &AllArgs) -> Result<embed::EmbedBenchArgs> {
         common: a.common.clone(),
         precision: vec![qkv_encoder::Precision::F32],
         expected: None,
+        per_pass: Vec::new(),
+        latency: false,
     })
 }
 

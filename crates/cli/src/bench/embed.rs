@@ -5,7 +5,11 @@
 //! is timed (f32: max abs ≤ 1e-4; bf16: cosine ≥ 0.9999; int8: cosine ≥ 0.99): all-MiniLM-L6-v2's
 //! ship with qkv; for another model, `--expected FILE` gives them (written by a peer, e.g.
 //! `benches/peers/families.py`).
+//!
+//! `--per-pass 1,2,4,8` and `--latency` measure small passes and single requests instead
+//! (`embed_small`), at the first precision given.
 
+use super::embed_small;
 use super::options::Common;
 use super::report::{self, r3, Row};
 use anyhow::{bail, Context, Result};
@@ -35,6 +39,14 @@ pub struct EmbedBenchArgs {
     /// Precisions to time side by side, comma-separated: f32, bf16, int8.
     #[arg(long, value_parser = crate::precision::parse, value_delimiter = ',', default_value = "f32")]
     pub precision: Vec<Precision>,
+    /// Small passes instead: the batch sorted by length and cut into passes of these many
+    /// sentences (comma-separated), one row each `{threads, per_pass, sent_per_s}`.
+    #[arg(long, value_delimiter = ',')]
+    pub per_pass: Vec<usize>,
+    /// Single requests instead: text to embedding for one sentence, ≥ 200 calls after a
+    /// warm-up, one row `{threads, tokens, p50_ms, p99_ms}`.
+    #[arg(long)]
+    pub latency: bool,
     /// The batch's expected embeddings for a model other than all-MiniLM-L6-v2: a JSON file
     /// `{"expected_embeddings": [[f32; dim]; 32]}` (rows in the batch's order).
     #[arg(long)]
@@ -48,8 +60,67 @@ struct Expected {
 
 /// Runs the benchmark.
 pub fn run(a: &EmbedBenchArgs) -> Result<()> {
-    report::print(&measure(a)?, a.common.json);
+    if !a.per_pass.is_empty() || a.latency {
+        report::print(&measure_small(a)?, a.common.json);
+    } else {
+        report::print(&measure(a)?, a.common.json);
+    }
     Ok(())
+}
+
+/// The rows of `--per-pass` (first) and `--latency`, at the first precision given.
+pub fn measure_small(a: &EmbedBenchArgs) -> Result<Vec<Row>> {
+    if let Some(&bad) = a.per_pass.iter().find(|&&p| p == 0) {
+        bail!("--per-pass {bad}: a pass holds at least one sentence");
+    }
+    let threads = a.common.threads();
+    let batch = load_batch(a)?;
+    let Some(&p) = a.precision.first() else {
+        bail!("--precision: give at least one of f32, bf16, int8");
+    };
+    let model = load_checked(a, p, &batch)?;
+    let mut rows = Vec::new();
+    if !a.per_pass.is_empty() {
+        rows.extend(embed_small::per_pass(
+            &model,
+            &batch.sentences,
+            &a.per_pass,
+            threads,
+            a.common.reps,
+        )?);
+    }
+    if a.latency {
+        rows.push(embed_small::latency(&model, threads)?);
+    }
+    Ok(rows)
+}
+
+/// The built-in batch, with `--expected`'s embeddings in place of MiniLM's when given.
+fn load_batch(a: &EmbedBenchArgs) -> Result<Batch> {
+    let mut batch: Batch = serde_json::from_str(BATCH32).context("built-in benchmark batch")?;
+    if let Some(path) = &a.expected {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --expected {}", path.display()))?;
+        let e: Expected = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "--expected {}: not an expected-embeddings file",
+                path.display()
+            )
+        })?;
+        if e.expected_embeddings.len() != batch.sentences.len()
+            || e.expected_embeddings
+                .iter()
+                .any(|r| r.len() != e.expected_embeddings[0].len())
+        {
+            bail!(
+                "--expected {}: needs {} rows of one width",
+                path.display(),
+                batch.sentences.len()
+            );
+        }
+        batch.expected_embeddings = e.expected_embeddings;
+    }
+    Ok(batch)
 }
 
 /// 24 inputs long enough to be truncated at 256 tokens.
@@ -105,29 +176,7 @@ fn load_checked(a: &EmbedBenchArgs, p: Precision, batch: &Batch) -> Result<Sente
 /// The measurements behind `qkv bench embed`.
 pub fn measure(a: &EmbedBenchArgs) -> Result<Vec<Row>> {
     let threads = a.common.threads();
-    let mut batch: Batch = serde_json::from_str(BATCH32).context("built-in benchmark batch")?;
-    if let Some(path) = &a.expected {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read --expected {}", path.display()))?;
-        let e: Expected = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "--expected {}: not an expected-embeddings file",
-                path.display()
-            )
-        })?;
-        if e.expected_embeddings.len() != batch.sentences.len()
-            || e.expected_embeddings
-                .iter()
-                .any(|r| r.len() != e.expected_embeddings[0].len())
-        {
-            bail!(
-                "--expected {}: needs {} rows of one width",
-                path.display(),
-                batch.sentences.len()
-            );
-        }
-        batch.expected_embeddings = e.expected_embeddings;
-    }
+    let batch = load_batch(a)?;
     // Correctness first: the batch's embeddings must match before timing means anything.
     let models = a
         .precision

@@ -1,6 +1,8 @@
 //! `qkv bench gemm`: qkv's packed GEMM beside matrixmultiply on the shapes transformers use
-//! ([`qkv_testkit::shapes::GEMM`]).
+//! ([`qkv_testkit::shapes::GEMM`]); with `--general`, the general GEMM (B a plain view, both
+//! storage orders) beside matrixmultiply on a sweep of shapes (`gemm_general`).
 
+use super::gemm_general;
 use super::options::Common;
 use super::report::{self, r3, Row};
 use qkv_core::perf::{fma_peak_gflops_threads, interleaved};
@@ -9,9 +11,29 @@ use qkv_testkit::rng::rand_vec;
 use qkv_testkit::shapes;
 use serde_json::Value;
 
+/// `qkv bench gemm` arguments.
+#[derive(clap::Args, Clone, Debug)]
+pub struct GemmBenchArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The general GEMM (B a view packed per call, column- and row-major) beside
+    /// matrixmultiply on the M × K × N sweep (or `--shape`), instead of the packed weights.
+    #[arg(long)]
+    pub general: bool,
+}
+
 /// Measures every shape and prints one row each.
-pub fn run(c: &Common) -> anyhow::Result<()> {
-    let rows = measure(c)?;
+pub fn run(g: &GemmBenchArgs) -> anyhow::Result<()> {
+    let c = &g.common;
+    let rows = if g.general {
+        let shapes = match &c.shape {
+            Some(s) => vec![parse_shape(s)?],
+            None => gemm_general::sweep(),
+        };
+        gemm_general::measure(&shapes, c.threads(), c.reps)?
+    } else {
+        measure(c)?
+    };
     report::print(&rows, c.json);
     Ok(())
 }

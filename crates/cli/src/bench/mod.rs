@@ -1,18 +1,23 @@
 //! `qkv bench …`: each subcommand measures qkv beside its comparison in the same run.
 //!
-//! One file per bench (`gemm`, `attention`, `encoder`, `embed`), `all` running them together,
-//! `report` printing rows, `options` the arguments they share. Imports run one way: this file
-//! dispatches to the benches, `all` calls the others' `measure`, and every bench uses only
-//! `options` and `report` (no file imports one that imports it back). The shapes and random
-//! layers come from `qkv_testkit::shapes` / `qkv_testkit::layers`, the same table the criterion
-//! benches in `benches/` measure.
+//! One file per bench (`gemm` with `gemm_general` for the sweep of plain views, `peak`,
+//! `attention`, `encoder`, `embed` with `embed_small` for small passes and latency), `all`
+//! running them together, `report` printing rows, `options` the arguments they share. Imports
+//! run one way: this file dispatches to the benches, `all` calls the others' `measure`, a bench
+//! may use its helper file, and every bench uses only `options` and `report` besides (no file
+//! imports one that imports it back). The shapes and random layers come from
+//! `qkv_testkit::shapes` / `qkv_testkit::layers`, the same table the criterion benches in
+//! `benches/` measure.
 
 mod all;
 mod attention;
 mod embed;
+mod embed_small;
 mod encoder;
 mod gemm;
+mod gemm_general;
 mod options;
+mod peak;
 mod report;
 
 use clap::{Args, Subcommand};
@@ -26,8 +31,11 @@ pub struct BenchArgs {
 
 #[derive(Subcommand)]
 enum What {
-    /// GEMM: qkv (weights pre-packed) beside matrixmultiply, with the measured FMA peak.
-    Gemm(options::Common),
+    /// GEMM: qkv (weights pre-packed) beside matrixmultiply, with the measured FMA peak;
+    /// `--general`: B a plain view (both storage orders) on a sweep of shapes.
+    Gemm(gemm::GemmBenchArgs),
+    /// The measured multiply-add peak of every probe (f32 FMA per ISA, int8, bf16).
+    Peak(options::Common),
     /// Attention: qkv's fused kernel beside an unfused GEMM + softmax + GEMM version.
     Attention(options::Common),
     /// One encoder layer (post-norm, ReLU) on encoder shapes, incl. a half-padded batch.
@@ -42,7 +50,8 @@ enum What {
 /// Runs the chosen benchmark.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
-        What::Gemm(c) => gemm::run(&c),
+        What::Gemm(g) => gemm::run(&g),
+        What::Peak(c) => peak::run(&c),
         What::Attention(c) => attention::run(&c),
         What::Encoder(c) => encoder::run(&c),
         What::Embed(a) => embed::run(&a),

@@ -31,13 +31,14 @@ define_dispatch! {
     pub(crate) fn dispatch_tile<Op: TileOp>
 }
 
-/// `(MR, NR)` of the microkernel of `isa`.
-pub(crate) fn tile_dims(isa: Isa) -> (usize, usize) {
+/// `(MR, NR, LANES)` of the microkernel of `isa`: the narrow tail panel of a packed B is a
+/// whole number of LANES wide (see [`TileShape::tile_narrow`]).
+pub(crate) fn tile_dims_lanes(isa: Isa) -> (usize, usize, usize) {
     struct Dims;
     impl TileOp for Dims {
-        type Output = (usize, usize);
-        fn run<S: TileShape>(self, _: S) -> (usize, usize) {
-            (S::MR, S::NR)
+        type Output = (usize, usize, usize);
+        fn run<S: TileShape>(self, _: S) -> (usize, usize, usize) {
+            (S::MR, S::NR, S::LANES)
         }
     }
     dispatch_tile(isa, Dims)
@@ -57,6 +58,15 @@ pub(crate) trait TileShape: Simd {
     /// As for [`microkernel`].
     #[allow(clippy::too_many_arguments)]
     unsafe fn tile(self, t: &TileArgs, c: *mut f32, mr: usize, nr: usize, bias: *const f32);
+
+    /// The tile as narrow as the part of C it covers: the rows rounded up to 1, 2, 4 or MR
+    /// and the columns to whole vectors, so an edge tile of 1 row or 16 columns does not pay
+    /// for 8 × 48 (M = 1 runs 8× fewer FMAs, N = 64 a third fewer). B̃'s panel must be packed
+    /// `⌈nr / LANES⌉ · LANES` wide (a full panel: NR); Ã's panel is MR wide as always.
+    ///
+    /// # Safety
+    /// As for [`microkernel`], with `t.b` holding `kc · ⌈nr / LANES⌉ · LANES` values.
+    unsafe fn tile_narrow(self, t: &TileArgs, c: *mut f32, mr: usize, nr: usize, bias: *const f32);
 }
 
 /// Implements [`TileShape`] for a token with `MR` rows and `NV` vectors per row.
@@ -75,10 +85,62 @@ macro_rules! tile_shape {
                 bias: *const f32,
             ) {
                 // SAFETY: forwarded from the caller's contract.
-                unsafe { microkernel::<$token, $mr, $nv>(self, t, c, mr, nr, bias) }
+                unsafe { microkernel::<$token, $mr, $nv, $mr>(self, t, c, mr, nr, bias) }
+            }
+            #[inline(always)]
+            unsafe fn tile_narrow(
+                self,
+                t: &TileArgs,
+                c: *mut f32,
+                mr: usize,
+                nr: usize,
+                bias: *const f32,
+            ) {
+                // SAFETY: forwarded from the caller's contract.
+                unsafe { narrow::<$token, $mr, $nv>(self, t, c, mr, nr, bias) }
             }
         }
     };
+}
+
+/// [`TileShape::tile_narrow`]: picks the instance of [`microkernel`] with `rows ∈ {1, 2, 4,
+/// MR}` and `nv = ⌈nr / LANES⌉` vectors, stepping Ã by MR and B̃ by `nv · LANES` per k.
+///
+/// # Safety
+/// As for [`TileShape::tile_narrow`].
+#[inline(always)]
+unsafe fn narrow<S: Simd, const MR: usize, const NV: usize>(
+    s: S,
+    t: &TileArgs,
+    c: *mut f32,
+    mr: usize,
+    nr: usize,
+    bias: *const f32,
+) {
+    let nv = nr.div_ceil(S::LANES).clamp(1, NV);
+    macro_rules! by_nv {
+        ($rows:expr) => {
+            // SAFETY: `rows ≥ mr` and `nv · LANES ≥ nr` cover the part of C written; the
+            // panels hold what the caller's contract says for these steps.
+            unsafe {
+                match nv {
+                    1 => microkernel::<S, { $rows }, 1, MR>(s, t, c, mr, nr, bias),
+                    2 if NV > 2 => microkernel::<S, { $rows }, 2, MR>(s, t, c, mr, nr, bias),
+                    3 if NV > 3 => microkernel::<S, { $rows }, 3, MR>(s, t, c, mr, nr, bias),
+                    _ => microkernel::<S, { $rows }, NV, MR>(s, t, c, mr, nr, bias),
+                }
+            }
+        };
+    }
+    if mr <= 1 {
+        by_nv!(1)
+    } else if mr <= 2 {
+        by_nv!(2)
+    } else if mr <= 4 && MR > 4 {
+        by_nv!(4)
+    } else {
+        by_nv!(MR)
+    }
 }
 
 // AVX-512: 8×48 uses 24 accumulators + 3 B registers + 1 broadcast = 28 of 32 zmm; 24
@@ -118,14 +180,16 @@ pub(crate) struct TileArgs {
     pub b: *const f32,
 }
 
-/// One micro-tile. `mr ≤ MR`, `nr ≤ NR` say how much of it lies inside C; a partial tile is
-/// computed in full (the packed panels are zero-padded) and written with masked stores.
+/// One micro-tile of `MR` rows and `NV` vectors, over an Ã panel of `A_STEP ≥ MR` values per
+/// k step (its first `MR` used) and a B̃ panel of `NV·LANES`. `mr ≤ MR`, `nr ≤ NV·LANES` say
+/// how much of it lies inside C; a partial tile is computed in full (the packed panels are
+/// zero-padded) and written with masked stores.
 ///
 /// # Safety
-/// `t.a` must hold `kc·MR` and `t.b` `kc·NR` readable f32; `c` must be valid for `mr` rows of
-/// `nr` f32 at row stride `t.rsc`; when `bias` is non-null it must hold `nr` f32.
+/// `t.a` must hold `kc·A_STEP` and `t.b` `kc·NV·LANES` readable f32; `c` must be valid for
+/// `mr` rows of `nr` f32 at row stride `t.rsc`; when `bias` is non-null it must hold `nr` f32.
 #[inline(always)]
-unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize>(
+unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: usize>(
     s: S,
     t: &TileArgs,
     c: *mut f32,
@@ -138,17 +202,17 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize>(
     let (mut a, mut b) = (t.a, t.b);
     let mut acc = [[s.zero(); NV]; MR];
     // Fetch the C tile now so its cache misses overlap the k loop instead of stalling the
-    // write-out (pointer arithmetic only: a prefetch never faults).
-    if t.beta != 0.0 {
-        for i in 0..mr {
-            let row = c.wrapping_add(i * t.rsc);
-            let mut off = 0;
-            while off < nr {
-                s.prefetch(row.wrapping_add(off));
-                off += 16;
-            }
-            s.prefetch(row.wrapping_add(nr - 1));
+    // write-out (pointer arithmetic only: a prefetch never faults). Also with β = 0: a store
+    // to a line not in cache must fetch it first, and with a short K (64) and a C larger
+    // than the L2 those fetches at the write-out cost as much as the tile's FMAs.
+    for i in 0..mr {
+        let row = c.wrapping_add(i * t.rsc);
+        let mut off = 0;
+        while off < nr {
+            s.prefetch(row.wrapping_add(off));
+            off += 16;
         }
+        s.prefetch(row.wrapping_add(nr - 1));
     }
     // The k loop: NV loads of B, MR broadcasts of A, MR·NV independent FMAs per step.
     for _ in 0..t.kc {
@@ -160,9 +224,9 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize>(
             // hardware prefetcher ramps up too late for L2-resident panels.
             s.prefetch(b.wrapping_add(PF_B * nr_full + j * l));
         }
-        s.prefetch(a.wrapping_add(PF_A * MR));
+        s.prefetch(a.wrapping_add(PF_A * A_STEP));
         for (i, row) in acc.iter_mut().enumerate() {
-            // SAFETY: Ã holds kc·MR values; this step reads MR of them.
+            // SAFETY: Ã holds kc·A_STEP values; this step reads MR ≤ A_STEP of them.
             let av = unsafe { s.broadcast(a.add(i)) };
             for j in 0..NV {
                 row[j] = s.mul_add(av, bv[j], row[j]);
@@ -170,7 +234,7 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize>(
         }
         // SAFETY: advancing within (or one past) the packed panels.
         unsafe {
-            a = a.add(MR);
+            a = a.add(A_STEP);
             b = b.add(nr_full);
         }
     }

@@ -2,10 +2,11 @@
 //! panels) tasks. K is never split across threads, so every element of C is summed in the same
 //! order whatever the thread count: results are bit-identical for 1 and N threads.
 
-use super::blocking::{KC, MC, NC, PARALLEL_MIN_FLOPS};
-use super::kernel::{dispatch_tile, tile_dims, Epilogue, TileArgs, TileOp, TileShape};
-use super::pack::{pack_a, pack_b, packed_a_len, packed_b_len};
+use super::blocking::{mc, KC, NC, PARALLEL_MIN_FLOPS, PARALLEL_PACK_MIN};
+use super::kernel::{dispatch_tile, tile_dims_lanes, Epilogue, TileArgs, TileOp, TileShape};
+use super::pack::{pack_a_for, pack_b_for, packed_a_len, Panels};
 use super::packed::PackedMatrix;
+use super::scratch::PackBuffers;
 use crate::isa::Isa;
 use crate::mat::MatRef;
 use rayon::prelude::*;
@@ -52,7 +53,12 @@ pub(crate) fn run(p: Problem) {
         scale_only(&p);
         return;
     }
-    let (mr, nr) = tile_dims(p.isa);
+    let (mr, nr, lanes) = tile_dims_lanes(p.isa);
+    // B̃'s panels: NR wide, the last one of N only as wide as its vectors (tile_narrow).
+    let b_panels = Panels {
+        lanes: nr,
+        step: lanes,
+    };
     let flops = 2usize.saturating_mul(m).saturating_mul(n).saturating_mul(k);
     let threads = if p.parallel && flops >= PARALLEL_MIN_FLOPS {
         rayon::current_num_threads()
@@ -60,11 +66,14 @@ pub(crate) fn run(p: Problem) {
         1
     };
     let c = CPtr(p.c);
-    let mut a_buf = vec![0.0f32; packed_a_len(m, KC.min(k), mr)];
-    let mut b_buf = match p.b {
-        BSource::View(_) => vec![0.0f32; packed_b_len(NC.min(n), KC.min(k), nr)],
-        BSource::Packed(_) => Vec::new(),
+    let b_len = match p.b {
+        BSource::View(_) => b_panels.len(NC.min(n), KC.min(k)),
+        BSource::Packed(_) => 0,
     };
+    let mut bufs = PackBuffers::take(packed_a_len(m, KC.min(k), mr), b_len);
+    let PackBuffers {
+        a: a_buf, b: b_buf, ..
+    } = &mut bufs;
 
     let grid = Grid::new(m, NC.min(n).div_ceil(nr), mr, threads);
 
@@ -81,27 +90,33 @@ pub(crate) fn run(p: Problem) {
             let b_block: &[f32] = match &p.b {
                 BSource::Packed(pm) => pm.block(pc, jc, kc),
                 BSource::View(b) => {
-                    let len = packed_b_len(nc, kc, nr);
+                    let len = b_panels.len(nc, kc);
                     let panel = nr * kc;
                     let dst = &mut b_buf[..len];
-                    if threads > 1 {
+                    if threads > 1 && len >= PARALLEL_PACK_MIN {
                         dst.par_chunks_mut(panel).enumerate().for_each(|(j, d)| {
                             let j0 = jc + j * nr;
-                            pack_b(b, j0, nr.min(jc + nc - j0), pc, kc, nr, d)
+                            pack_b_for(p.isa, b, j0, nr.min(jc + nc - j0), pc, kc, b_panels, d)
                         });
                     } else {
-                        pack_b(b, jc, nc, pc, kc, nr, dst);
+                        pack_b_for(p.isa, b, jc, nc, pc, kc, b_panels, dst);
                     }
                     &b_buf[..len]
                 }
             };
 
             // Pack Ã for all rows of A at this depth. Panels are independent, so threads split
-            // them evenly (not by row block: M = 128 is a single block).
+            // them evenly (not by row block: M = 128 is a single block); a small Ã (a few
+            // sentences) is packed in place, where a fork/join would cost more than the copy.
             let a_len = packed_a_len(m, kc, mr);
             let a_block_len = grid.rows_per * kc; // rows_per is a multiple of MR
             {
                 let m_panels = m.div_ceil(mr);
+                let threads = if a_len >= PARALLEL_PACK_MIN {
+                    threads
+                } else {
+                    1
+                };
                 let per = if threads > 1 {
                     m_panels.div_ceil(2 * threads)
                 } else {
@@ -109,7 +124,7 @@ pub(crate) fn run(p: Problem) {
                 };
                 let pack = |(ic, d): (usize, &mut [f32])| {
                     let i0 = ic * per * mr;
-                    pack_a(&p.a, i0, (per * mr).min(m - i0), pc, kc, mr, d)
+                    pack_a_for(p.isa, &p.a, i0, (per * mr).min(m - i0), pc, kc, mr, d)
                 };
                 let dst = &mut a_buf[..a_len];
                 if threads > 1 {
@@ -156,8 +171,8 @@ pub(crate) fn run(p: Problem) {
     }
 }
 
-/// How one (jc, pc) block is cut into tasks: row blocks of `rows_per` rows (≤ MC, a multiple
-/// of MR) times `n_chunks` ranges of column panels. One thread gets one task per MC rows; with
+/// How one (jc, pc) block is cut into tasks: row blocks of `rows_per` rows (≤ mc(), a multiple
+/// of MR) times `n_chunks` ranges of column panels. One thread gets one task per mc() rows; with
 /// more threads the grid aims at 2 tasks per thread, splitting N first (the B̃ panels are
 /// shared) and M when N has too few panels (e.g. N = 384 is only 8 panels of 48).
 struct Grid {
@@ -171,7 +186,7 @@ impl Grid {
         let n_chunks = n_panels.clamp(1, target);
         let m_panels = m.div_ceil(mr).max(1);
         let m_chunks = m
-            .div_ceil(MC)
+            .div_ceil(mc())
             .max(target.div_ceil(n_chunks))
             .clamp(1, m_panels);
         let rows_per = m_panels.div_ceil(m_chunks) * mr;
@@ -221,7 +236,12 @@ impl TileOp for MacroKernel<'_> {
     fn run<S: TileShape>(self, s: S) {
         let (mr, nr, kc) = (S::MR, S::NR, self.kc);
         assert!(self.a.len() >= self.mc.div_ceil(mr) * mr * kc);
-        assert!(self.b.len() >= self.jp.end * nr * kc);
+        // Panels before jp.end are NR wide but the last of N, which is narrow (Panels).
+        let panels = Panels {
+            lanes: nr,
+            step: S::LANES,
+        };
+        assert!(self.b.len() >= panels.len(self.nc.min(self.jp.end * nr), kc));
         let mut t = TileArgs {
             kc,
             alpha: self.alpha,
@@ -248,10 +268,10 @@ impl TileOp for MacroKernel<'_> {
                 t.a = unsafe { self.a.as_ptr().add(ip * mr * kc) };
                 // SAFETY: tile (i0+i, jc+j) of size min(mr, mc−i) × ncur lies inside C, which
                 // the caller validated; bias (when set) has n ≥ jc+j+ncur values; the packed
-                // panels have the lengths asserted above.
+                // panels have the lengths asserted above (the B̃ panel ⌈ncur/LANES⌉·LANES wide).
                 unsafe {
                     let c = self.c.0.add((self.i0 + i) * self.rsc + self.jc + j);
-                    s.tile(&t, c, mr.min(self.mc - i), ncur, bias);
+                    s.tile_narrow(&t, c, mr.min(self.mc - i), ncur, bias);
                 }
             }
         }

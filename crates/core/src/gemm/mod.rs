@@ -10,14 +10,19 @@
 //! the result is β·C (plus bias). Results are bit-identical for any thread count.
 
 mod blocking;
+mod cache;
 pub(crate) mod kernel;
 mod loops;
 pub(crate) mod pack;
+#[cfg(target_arch = "x86_64")]
+mod pack_x86;
 mod packed;
+mod scratch;
 
-/// The cache-blocking constants (`internals` feature: for qkv's tests and benches, not API).
+/// The cache-blocking constants and this CPU's MC (`internals` feature: for qkv's tests and
+/// benches, not API).
 #[cfg(feature = "internals")]
-pub use blocking::{KC, MC, NC};
+pub use blocking::{mc, KC, MC, NC};
 pub use packed::PackedMatrix;
 
 use crate::error::{invalid, shape_mismatch, Result};

@@ -1,8 +1,8 @@
 //! Weights packed once: a model's matrices never change, so packing them per call is waste.
 
 use super::blocking::KC;
-use super::kernel::tile_dims;
-use super::pack::{pack_b, packed_b_len};
+use super::kernel::tile_dims_lanes;
+use super::pack::{pack_b_for, Panels};
 use crate::error::{invalid, Result};
 use crate::isa::Isa;
 use crate::mat::MatRef;
@@ -10,7 +10,7 @@ use crate::mat::MatRef;
 /// The B operand of `C ← α·A·B + β·C`, packed for one ISA's microkernel.
 ///
 /// Layout: for each K block `pc` (of depth `kc = min(KC, K − pc)`), all `⌈N/NR⌉` panels of
-/// `kc × NR` values, zero-padded. Built from `[K, N]` ([`PackedMatrix::from_kn`]) or from a
+/// `kc × NR` values, zero-padded, the last one only `⌈(N mod NR)/LANES⌉·LANES` wide. Built from `[K, N]` ([`PackedMatrix::from_kn`]) or from a
 /// PyTorch `Linear` weight `[N, K]` with y = x·Wᵀ ([`PackedMatrix::from_weight`]).
 ///
 /// ```
@@ -30,6 +30,8 @@ pub struct PackedMatrix {
     pub(crate) k: usize,
     pub(crate) n: usize,
     pub(crate) nr: usize,
+    /// Vector width: the last panel is ⌈(N mod NR) / lanes⌉·lanes wide.
+    pub(crate) lanes: usize,
     pub(crate) isa: Isa,
 }
 
@@ -48,9 +50,14 @@ impl PackedMatrix {
     pub fn from_kn_for(b: MatRef, isa: Isa) -> Result<Self> {
         let isa = isa.check()?;
         let (k, n) = (b.rows(), b.cols());
-        let (_, nr) = tile_dims(isa);
+        let (_, nr, lanes) = tile_dims_lanes(isa);
+        let panels = Panels {
+            lanes: nr,
+            step: lanes,
+        };
         let too_large = || invalid("PackedMatrix", format!("{k}×{n} is too large"));
-        let npad = n.div_ceil(nr).checked_mul(nr).ok_or_else(too_large)?;
+        n.div_ceil(nr).checked_mul(nr).ok_or_else(too_large)?;
+        let npad = panels.len(n, 1);
         let len = npad.checked_mul(k).ok_or_else(too_large)?;
         if len == 0 {
             // N = 0 or K = 0: nothing to pack (and no K loop over a stride-0 view).
@@ -59,6 +66,7 @@ impl PackedMatrix {
                 k,
                 n,
                 nr,
+                lanes,
                 isa,
             });
         }
@@ -66,8 +74,8 @@ impl PackedMatrix {
         let mut pc = 0;
         while pc < k {
             let kc = KC.min(k - pc);
-            let dst = &mut data[pc * npad..pc * npad + packed_b_len(n, kc, nr)];
-            pack_b(&b, 0, n, pc, kc, nr, dst);
+            let dst = &mut data[pc * npad..pc * npad + panels.len(n, kc)];
+            pack_b_for(isa, &b, 0, n, pc, kc, panels, dst);
             pc += kc;
         }
         Ok(PackedMatrix {
@@ -75,6 +83,7 @@ impl PackedMatrix {
             k,
             n,
             nr,
+            lanes,
             isa,
         })
     }
@@ -94,7 +103,11 @@ impl PackedMatrix {
 
     /// The packed block for depth `pc..pc+kc` and columns starting at `jc` (a multiple of NR).
     pub(crate) fn block(&self, pc: usize, jc: usize, kc: usize) -> &[f32] {
-        let npad = self.n.div_ceil(self.nr) * self.nr;
+        let npad = Panels {
+            lanes: self.nr,
+            step: self.lanes,
+        }
+        .len(self.n, 1);
         &self.data[pc * npad + jc * kc..(pc + kc) * npad]
     }
 }

@@ -35,7 +35,7 @@ mod weights;
 pub use activations::row_params;
 pub use isa::Int8Isa;
 pub(crate) use loops::Grid;
-pub use peak::{int8_peak_gmacs, int8_peak_gmacs_threads};
+pub use peak::{int8_peak_gmacs, int8_peak_gmacs_threads, int8_probe_chains};
 pub use tile::{RowHook, MAX_K};
 pub use weights::{smoothing_factors, QuantizedMatrix};
 

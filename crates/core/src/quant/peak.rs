@@ -97,6 +97,16 @@ mod x86 {
     }
 }
 
+/// Independent accumulator chains of the int8 probe of `isa` (0 for the scalar kernel, which
+/// has no probe): 16 zmm, 12 ymm (of 16 registers, leaving room for the two operands).
+pub fn int8_probe_chains(isa: Int8Isa) -> usize {
+    match isa {
+        Int8Isa::Avx512Vnni => 16,
+        Int8Isa::AvxVnni | Int8Isa::Avx2 => 12,
+        Int8Isa::Scalar => 0,
+    }
+}
+
 /// Measured int8 multiply-add peak of one core for `isa`, in G multiply-adds per second (one
 /// u8·i8 product added to an i32), best of 5 runs. `None` for the scalar kernel (no single
 /// instruction to time) and for kernels this CPU cannot run.

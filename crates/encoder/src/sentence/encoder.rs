@@ -185,7 +185,12 @@ impl SentenceEncoder {
         let prompt = self.prompt(opts)?.unwrap_or("");
         let prepared: Vec<String> = texts.iter().map(|t| self.prepare(prompt, t)).collect();
         let refs: Vec<&str> = prepared.iter().map(String::as_str).collect();
-        let enc = self.tokenizer.encode_batch(&refs)?;
+        // One text (a single request): encoded on this thread; the batch call would hand it
+        // to the tokenizer's parallel iterator, a fork/join for a few microseconds of work.
+        let enc = match refs[..] {
+            [one] => vec![self.tokenizer.encode(one)?],
+            _ => self.tokenizer.encode_batch(&refs)?,
+        };
         if !opts.truncate {
             if let Some(index) = enc.iter().position(|e| e.truncated) {
                 // Only on this error path: the length the input would have uncut.
