@@ -60,6 +60,9 @@ impl Layout {
     }
 }
 
+/// The largest P·V tile height of any token (`AttnTiles::pv_shape`).
+const MAX_MR: usize = 16;
+
 /// Whether rows `stride` floats apart fall into the same L1 sets (a multiple of 4 KiB).
 fn aliasing_stride(stride: usize) -> bool {
     (stride * 4) % 4096 == 0
@@ -85,9 +88,11 @@ pub(super) fn run_fast<S: AttnTiles, const D: usize>(
     let copy_kv = aliasing_stride(rs);
     let lay = Layout {
         qt: lines(D * bqm),
-        st: lines(kb_max * bqm),
-        state: lines(bqm),
-        o: lines(bqm * D),
+        // A P·V tile may run past the block's last query (MR need not divide BQ): it reads
+        // up to MR − 1 lanes past the Sᵀ rows and the state, and MR − 1 accumulator rows.
+        st: lines(kb_max * bqm + MAX_MR),
+        state: lines(bqm + MAX_MR),
+        o: lines((bqm + MAX_MR) * D),
         extra: match sh.mask {
             Mask::RelativeBias { .. } => lines(2 * len + bqm),
             Mask::Additive { .. } => lines(kb_max * bqm),
@@ -141,17 +146,13 @@ pub(super) fn run_fast<S: AttnTiles, const D: usize>(
         reverse_bias(&mut extra[..2 * len + bqm], table, span, t.head, len);
     }
 
+    let q_rows = sh.qkv.q[base..].as_ptr();
     for qb in t.q_blocks.clone() {
         let q0 = qb * bqm;
         let bq = bqm.min(len - q0);
         // Pass 0: Q̃ᵀ, scaled into base-2 units; lanes past the block are zero.
         let c = sh.scale * LOG2E;
-        for q in 0..bq {
-            let row = &sh.qkv.q[base + (q0 + q) * rs..][..D];
-            for (e, &x) in row.iter().enumerate() {
-                qt[e * bqm + q] = x * c;
-            }
-        }
+        s.pack_qt(&sh.qkv.q[base + q0 * rs..], rs, (bq, D), c, qt, bqm);
         if bq < bqm {
             for e in 0..D {
                 qt[e * bqm + bq..(e + 1) * bqm].fill(0.0);
@@ -201,6 +202,8 @@ pub(super) fn run_fast<S: AttnTiles, const D: usize>(
                         qts: bqm,
                         k: k.at(j),
                         ks: k.stride,
+                        pf_k: k.at(j).wrapping_add(S::NK * k.stride),
+                        pf_v: v.at(j),
                         nk,
                         j0: j,
                         q0: q0 + sub,
@@ -240,10 +243,21 @@ pub(super) fn run_fast<S: AttnTiles, const D: usize>(
             }
             // Pass 3: O = O·corr + P·V, or the output rows after the last block.
             let (mr, cols) = S::pv_shape::<D>();
+            debug_assert!(mr <= MAX_MR);
             let op = o.as_mut_ptr();
             for i0 in (0..bq).step_by(mr) {
                 let rows = mr.min(bq - i0);
                 let tk = tile_keys(&sh.mask, q0 + i0, q0 + i0 + rows - 1, &block);
+                if last_block {
+                    // The same rows of the next query block's Q, for its pass 0 (usually the
+                    // next task on this thread): they come from memory otherwise.
+                    let next = q_rows.wrapping_add((q0 + bqm + i0) * rs);
+                    for r in 0..mr {
+                        for e in (0..D).step_by(16) {
+                            s.prefetch(next.wrapping_add(r * rs + e));
+                        }
+                    }
+                }
                 for c0 in (0..D).step_by(cols) {
                     let acc = op.wrapping_add(i0 * D + c0);
                     let (out, outs) = if last_block {
@@ -270,9 +284,10 @@ pub(super) fn run_fast<S: AttnTiles, const D: usize>(
                         },
                         rows: if last_block { rows } else { mr },
                     };
-                    // SAFETY: Pᵀ rows tk ⊆ block, MR ≤ BQ − i0 lanes each (MR divides BQ);
-                    // V rows tk of the sequence (or the copy), columns c0..c0 + cols ≤ D;
-                    // `o` holds BQ rows of D; `corr` and `inv` BQ values; the output rows
+                    // SAFETY: Pᵀ rows tk ⊆ block, lanes i0..i0 + MR < BQ + MAX_MR (the
+                    // region's padding covers the last row's overrun); V rows tk of the
+                    // sequence (or the copy), columns c0..c0 + cols ≤ D; `o` holds
+                    // BQ + MAX_MR rows of D; `corr` and `inv` BQ + MAX_MR values; the output rows
                     // q0 + i0 .. + rows lie in this sequence, whose head columns only this
                     // task writes (`attention` checked `out`'s extent and that sequences do
                     // not overlap).

@@ -31,6 +31,7 @@ mod caches;
 mod fused;
 mod mask;
 mod online;
+mod pack;
 mod params;
 mod pv;
 mod schedule;

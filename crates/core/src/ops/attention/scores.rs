@@ -55,8 +55,15 @@ pub(super) struct ScoreArgs {
     pub qts: usize,
     /// Row of the tile's first key (element 0 of this head).
     pub k: *const f32,
-    /// Elements between key rows.
+    /// Elements between key rows (and between the V rows of `pv`).
     pub ks: usize,
+    /// Prefetched while the tile runs (a prefetch never faults, so these may point past the
+    /// sequence): the first key row of the next tile, and the V row of the tile's first key
+    /// (with K's stride). When K and V stream from L3 (long sequences), this hides the
+    /// latency of both products' loads.
+    pub pf_k: *const f32,
+    /// See `pf_k`.
+    pub pf_v: *const f32,
     /// Keys of the tile that exist (`1..=NK`); rows beyond reuse the last key and are dropped.
     pub nk: usize,
     /// Sequence position of the tile's first key.
@@ -87,30 +94,17 @@ pub(super) struct ScoreArgs {
 pub(super) unsafe fn scores_tile<S: Simd, const NK: usize, const QA: usize>(s: S, a: &ScoreArgs) {
     let l = S::LANES;
     debug_assert!((1..=NK).contains(&a.nk) && l <= IOTA.len());
-    let mut acc = [[s.zero(); QA]; NK];
-    // Rows past `nk` read the last key again (in bounds); their results are never stored.
-    let mut kp = [a.k; NK];
-    for (jj, p) in kp.iter_mut().enumerate() {
-        *p = a.k.wrapping_add(jj.min(a.nk - 1) * a.ks);
-    }
-    let mut qp = a.qt;
-    // The k loop: QA loads, NK broadcasts, NK·QA independent FMAs per step.
-    for e in 0..a.d {
-        let mut qv = [s.zero(); QA];
-        for (t, v) in qv.iter_mut().enumerate() {
-            // SAFETY: row e < d of Q̃ᵀ holds QA·L values from `qp`.
-            *v = unsafe { s.load(qp.add(t * l)) };
-        }
-        for (row, p) in acc.iter_mut().zip(&kp) {
-            // SAFETY: key row p holds d values; e < d.
-            let kv = unsafe { s.broadcast(p.add(e)) };
-            for (c, &q) in row.iter_mut().zip(&qv) {
-                *c = s.mul_add(kv, q, *c);
-            }
-        }
-        // SAFETY: advancing to the next row of Q̃ᵀ (one past the last at the end).
-        qp = unsafe { qp.add(a.qts) };
-    }
+    // Rows past `nk` read the last key again (in bounds); their results are never stored. A
+    // full tile takes its own copy of the loop, whose row offsets LLVM keeps in registers
+    // (with the clamp inside, it recomputed them at every step).
+    let acc = if a.nk == NK {
+        // SAFETY: forwarded (nk = NK rows).
+        unsafe { product::<S, NK, QA>(s, a, NK) }
+    } else {
+        // SAFETY: forwarded.
+        unsafe { product::<S, NK, QA>(s, a, a.nk) }
+    };
+    let mut acc = acc;
 
     // Mask in registers.
     match a.mask {
@@ -159,4 +153,56 @@ pub(super) unsafe fn scores_tile<S: Simd, const NK: usize, const QA: usize>(s: S
         // SAFETY: as above.
         unsafe { s.store(a.mx.add(t * l), m) };
     }
+}
+
+/// The k loop of [`scores_tile`]: `NK × QA` accumulators of K·Q̃ᵀ, rows `≥ nk` repeating row
+/// `nk − 1`. Per step: QA loads, NK broadcasts, NK·QA independent FMAs.
+///
+/// # Safety
+/// As for [`scores_tile`], with `1 ≤ nk ≤ NK`.
+#[inline(always)]
+unsafe fn product<S: Simd, const NK: usize, const QA: usize>(
+    s: S,
+    a: &ScoreArgs,
+    nk: usize,
+) -> [[S::V; QA]; NK] {
+    let l = S::LANES;
+    let mut acc = [[s.zero(); QA]; NK];
+    let mut off = [0usize; NK];
+    for (jj, o) in off.iter_mut().enumerate() {
+        *o = jj.min(nk - 1) * a.ks;
+    }
+    let (mut kp, mut qp) = (a.k, a.qt);
+    // Chunks of one cache line of each key row (16 f32), each opened by the prefetches of
+    // the same line of the next tile's keys and of this tile's V rows.
+    let mut e0 = 0;
+    while e0 < a.d {
+        for jj in 0..NK {
+            let o = jj * a.ks + e0;
+            s.prefetch(a.pf_k.wrapping_add(o));
+            s.prefetch(a.pf_v.wrapping_add(o));
+        }
+        for _ in e0..(e0 + 16).min(a.d) {
+            let mut qv = [s.zero(); QA];
+            for (t, v) in qv.iter_mut().enumerate() {
+                // SAFETY: this row of Q̃ᵀ holds QA·L values from `qp`.
+                *v = unsafe { s.load(qp.add(t * l)) };
+            }
+            for (row, &o) in acc.iter_mut().zip(&off) {
+                // SAFETY: key row `o / ks` < nk holds d values; this is element e < d.
+                let kv = unsafe { s.broadcast(kp.add(o)) };
+                for (c, &q) in row.iter_mut().zip(&qv) {
+                    *c = s.mul_add(kv, q, *c);
+                }
+            }
+            // SAFETY: the next element of every key row, the next row of Q̃ᵀ (one past the
+            // last at the end).
+            unsafe {
+                kp = kp.add(1);
+                qp = qp.add(a.qts);
+            }
+        }
+        e0 += 16;
+    }
+    acc
 }

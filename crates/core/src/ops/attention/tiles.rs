@@ -15,6 +15,9 @@
 //! `BQ` divides by every `MR` of its ISA and by `QA·L`, so tiles never straddle a query block.
 //! The portable and scalar tokens keep the GEMM-tile path (`blocked.rs`).
 
+#[cfg(target_arch = "x86_64")]
+use super::pack::pack_qt_avx;
+use super::pack::pack_qt_scalar;
 use super::pv::{pv_tile, PvArgs};
 use super::scores::{scores_tile, ScoreArgs};
 use crate::gemm::kernel::TileShape;
@@ -50,6 +53,17 @@ pub(super) trait AttnTiles: TileShape {
     /// # Safety
     /// As for [`pv_tile`].
     unsafe fn pv<const D: usize>(self, a: &PvArgs);
+
+    /// Pass 0, the query block transposed and scaled ([`pack_qt_scalar`] or its AVX form).
+    fn pack_qt(
+        self,
+        q: &[f32],
+        rs: usize,
+        shape: (usize, usize),
+        c: f32,
+        qt: &mut [f32],
+        qts: usize,
+    );
 }
 
 /// Implements [`AttnTiles`] for a token with microkernels: block, Sᵀ tile, and one
@@ -87,6 +101,20 @@ macro_rules! attn_tiles {
                     _ => unsafe { pv_tile::<$token, $omr, $onb>(self, a) },
                 }
             }
+
+            #[inline(always)]
+            fn pack_qt(
+                self,
+                q: &[f32],
+                rs: usize,
+                shape: (usize, usize),
+                c: f32,
+                qt: &mut [f32],
+                qts: usize,
+            ) {
+                // SAFETY: this token exists only on CPUs with AVX2 (hence AVX).
+                unsafe { pack_qt_avx(q, rs, shape, c, qt, qts) }
+            }
         }
     };
 }
@@ -110,6 +138,17 @@ macro_rules! no_attn_tiles {
             unsafe fn pv<const D: usize>(self, a: &PvArgs) {
                 // SAFETY: forwarded from the caller's contract.
                 unsafe { pv_tile::<$token, 4, 1>(self, a) }
+            }
+            fn pack_qt(
+                self,
+                q: &[f32],
+                rs: usize,
+                shape: (usize, usize),
+                c: f32,
+                qt: &mut [f32],
+                qts: usize,
+            ) {
+                pack_qt_scalar(q, rs, shape, c, qt, qts)
             }
         }
     };
@@ -166,7 +205,7 @@ mod tests {
                 S::pv_shape::<96>(),
                 S::pv_shape::<128>(),
             ] {
-                assert_eq!(S::BQ % mr, 0);
+                assert!(mr <= 16, "fused.rs pads its scratch for MR ≤ 16");
                 assert_eq!(cols % S::LANES, 0);
             }
             assert_eq!(32 % S::pv_shape::<32>().1, 0);
