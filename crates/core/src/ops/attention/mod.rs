@@ -25,12 +25,19 @@
 //! (tasks over sequence × head × query blocks, rayon, scratch), `blocked.rs` (the kernel of
 //! one task), `mask.rs`, `online.rs` (the online softmax of one row).
 
+mod block_softmax;
 mod blocked;
+mod caches;
+mod fused;
 mod mask;
 mod online;
+mod pack;
 mod params;
+mod pv;
 mod schedule;
+mod scores;
 mod task;
+mod tiles;
 mod validate;
 
 /// The blocking constants (`internals` feature: for qkv's tests and benches, not API).
