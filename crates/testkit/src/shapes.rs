@@ -97,6 +97,14 @@ pub const ENCODER: [EncoderCase; 5] = [
     },
 ];
 
+/// Rows M of the general-GEMM sweep (`qkv bench gemm --general`, criterion `gemm_general`):
+/// a single request, a few sentences, a 37-token sentence, and the batch sizes above.
+pub const GEMM_GENERAL_M: [usize; 7] = [1, 4, 16, 37, 128, 512, 2048];
+
+/// K and N of the general-GEMM sweep (every pair): a small head, MiniLM's d_model and FFN,
+/// BERT-base's FFN.
+pub const GEMM_GENERAL_KN: [usize; 4] = [64, 384, 1536, 3072];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,11 +123,3 @@ mod tests {
         assert!(GEMM.iter().all(|&(m, k, n)| m * k * n > 0));
     }
 }
-
-/// Rows M of the general-GEMM sweep (`qkv bench gemm --general`, criterion `gemm_general`):
-/// a single request, a few sentences, a 37-token sentence, and the batch sizes above.
-pub const GEMM_GENERAL_M: [usize; 7] = [1, 4, 16, 37, 128, 512, 2048];
-
-/// K and N of the general-GEMM sweep (every pair): a small head, MiniLM's d_model and FFN,
-/// BERT-base's FFN.
-pub const GEMM_GENERAL_KN: [usize; 4] = [64, 384, 1536, 3072];

@@ -45,7 +45,8 @@ impl Panels {
     /// Number of elements of a packed block of `xn` columns (rows) and depth `kc`.
     pub fn len(self, xn: usize, kc: usize) -> usize {
         let full = xn / self.lanes;
-        (full * self.lanes + self.width(xn - full * self.lanes) * usize::from(xn % self.lanes != 0))
+        (full * self.lanes
+            + self.width(xn - full * self.lanes) * usize::from(!xn.is_multiple_of(self.lanes)))
             * kc
     }
 }
@@ -234,6 +235,7 @@ unsafe fn pack_contiguous(
     // SAFETY (every block below): the reads are (p, x) for x < xn, inside the source; the
     // writes are row p of panel q, inside `dst` (panel q at q·kc·lanes, rows `lanes` wide; the
     // last one `pw` wide).
+    // SAFETY: as above.
     let row = |p: usize, q: usize| unsafe {
         let (from, to) = (
             src.add(base + p * sp + q * lanes),

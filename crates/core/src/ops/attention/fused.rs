@@ -65,7 +65,7 @@ const MAX_MR: usize = 16;
 
 /// Whether rows `stride` floats apart fall into the same L1 sets (a multiple of 4 KiB).
 fn aliasing_stride(stride: usize) -> bool {
-    (stride * 4) % 4096 == 0
+    (stride * 4).is_multiple_of(4096)
 }
 
 /// Runs one task on the microkernels of `S` for head width `D` (= `sh.d`).
