@@ -178,7 +178,8 @@ impl Staging {
         if had {
             std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
         }
-        std::mem::forget(self);
+        // `self` drops here: its path was renamed away, so the removal finds nothing (no
+        // `mem::forget`, which would leak the PathBuf).
         Ok(())
     }
 }
