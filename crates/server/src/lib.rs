@@ -57,6 +57,7 @@ mod body;
 mod config;
 mod embed;
 mod error;
+mod input_cut;
 mod metrics;
 mod middleware;
 mod model;

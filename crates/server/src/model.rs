@@ -11,6 +11,7 @@
 //! library's bit for bit.
 
 use crate::error::Error;
+use crate::input_cut::Cutter;
 use qkv_encoder::{
     CrossEncoder, EmbedOptions, Encoding, LoadOptions, ModelConfig, Pooling, Precision,
     ScoreOptions, SentenceEncoder,
@@ -120,9 +121,8 @@ pub struct Model {
     root: PathBuf,
     pipe: Pipeline,
     info: ModelInfo,
-    /// Special tokens the tokenizer puts after a single text (`[SEP]`): an input cut at the
-    /// server's limit keeps them, as the tokenizer's own truncation does.
-    trailing_specials: Option<usize>,
+    /// Cuts inputs at the server's limit as the tokenizer would.
+    cutter: Cutter,
 }
 
 impl Model {
@@ -144,21 +144,10 @@ impl Model {
         let enc = SentenceEncoder::open_with(dir, load).map_err(load_err)?;
         let md = enc.model_dir();
         let max_input_tokens = max_input(md.max_seq_length)?;
-        let (specials, trailing_specials) = special_tokens(enc.tokenizer());
-        if max_input_tokens <= specials {
-            return Err(Error::Config(format!(
-                "an input limit of {max_input_tokens} tokens leaves no room besides the \
-                 {specials} special tokens"
-            )));
-        }
-        if max_input_tokens < md.max_seq_length && trailing_specials.is_none() {
-            return Err(Error::Config(format!(
-                "an input limit of {max_input_tokens} tokens, below the model's {}, needs a \
-                 tokenizer whose special tokens can be told apart; leave --max-input-tokens \
-                 unset and --max-batch-tokens at least {}",
-                md.max_seq_length, md.max_seq_length
-            )));
-        }
+        let cutter = Cutter::probe(enc.tokenizer());
+        cutter
+            .check(max_input_tokens, md.max_seq_length)
+            .map_err(Error::Config)?;
         let info = ModelInfo {
             kind: Kind::Embedding,
             precision: enc.precision(),
@@ -174,7 +163,7 @@ impl Model {
             root: dir.to_path_buf(),
             pipe: Pipeline::Embed(enc),
             info,
-            trailing_specials,
+            cutter,
         })
     }
 
@@ -224,7 +213,10 @@ impl Model {
             root: dir.to_path_buf(),
             pipe: Pipeline::Score(ce),
             info,
-            trailing_specials: None,
+            cutter: Cutter {
+                specials: 0,
+                trailing: None,
+            },
         })
     }
 
@@ -398,11 +390,7 @@ impl Model {
             if !truncate {
                 return Err(self.too_long(index));
             }
-            let tail = self.trailing_specials.unwrap_or(0);
-            let end = e.ids.len() - tail;
-            e.ids.drain(max - tail..end);
-            e.type_ids.drain(max - tail..end);
-            e.truncated = true;
+            self.cutter.cut(&mut e, max);
         }
         Ok(Seq(e))
     }
@@ -446,28 +434,6 @@ fn pooling_name(p: Pooling) -> &'static str {
     }
 }
 
-/// The special tokens the tokenizer's template adds to a single text, and how many of them
-/// come after the text (`None` when a probe cannot tell).
-fn special_tokens(tok: &qkv_encoder::Tokenizer) -> (usize, Option<usize>) {
-    let specials = tok.encode("").map(|e| e.ids).unwrap_or_default();
-    (specials.len(), trailing_specials(tok, &specials))
-}
-
-/// The empty text's special tokens that do not lead a real text's encoding.
-fn trailing_specials(tok: &qkv_encoder::Tokenizer, specials: &[u32]) -> Option<usize> {
-    let probe = tok.encode("hello world").ok()?.ids;
-    if probe.len() <= specials.len() {
-        return None;
-    }
-    let leading = specials
-        .iter()
-        .zip(&probe)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let trailing = specials.len() - leading;
-    probe.ends_with(&specials[leading..]).then_some(trailing)
-}
-
 /// Thread pool for the forward passes: runs `f` inside a pool of `threads` threads (the global
 /// pool when `None`).
 pub fn with_threads<R: Send>(
@@ -493,7 +459,6 @@ mod tests {
     #[test]
     fn a_cut_at_the_server_limit_equals_the_tokenizers_truncation() {
         let m = Model::open(&tiny(), &LoadOptions::default(), |_| Ok(6)).unwrap();
-        assert_eq!(m.trailing_specials, Some(1));
         let task = Task::Embed {
             prompt_name: None,
             prompt: None,
