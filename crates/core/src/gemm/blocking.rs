@@ -55,6 +55,6 @@ mod tests {
         assert_eq!(mc_for_l2(1 << 20), 672); // Zen 4
         assert_eq!(mc_for_l2(2 << 20), 1008); // Sapphire Rapids: the cap
         assert_eq!(mc_for_l2(128 << 10), MC); // small L2: the floor
-        assert!(mc() % 24 == 0 && (MC..=1008).contains(&mc()));
+        assert!(mc().is_multiple_of(24) && (MC..=1008).contains(&mc()));
     }
 }
