@@ -368,7 +368,8 @@ def main():
                         f"{dt:6.1f}s load {loadavg()}")
                     if side == "qkv" and rows:
                         for f in ["isa", "cpu", "qkv_version"]:
-                            meta.setdefault(f, rows[0].get(f))
+                            if rows[0].get(f) is not None:
+                                meta.setdefault(f, rows[0][f])
                     if side == "peer" and rows and "versions" in rows[0]:
                         meta["peer_versions"] = rows[0]["versions"]
             meta["loads"].append(loadavg())

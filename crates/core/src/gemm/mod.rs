@@ -8,6 +8,11 @@
 //!
 //! With β = 0, C is never read (it may hold NaN). Zero-sized dimensions are valid: with K = 0
 //! the result is β·C (plus bias). Results are bit-identical for any thread count.
+//!
+//! Files: `loops` (the five loops and the thread split), `kernel` (tile shapes per ISA and the
+//! microkernel), `pack` / `pack_x86` (packing from any stride), `packed` (weights packed once),
+//! `blocking` / `cache` (KC, NC, and MC from the L2 the CPU reports), `scratch` (packing
+//! buffers kept per thread).
 
 mod blocking;
 mod cache;

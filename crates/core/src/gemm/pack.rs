@@ -45,9 +45,9 @@ impl Panels {
     /// Number of elements of a packed block of `xn` columns (rows) and depth `kc`.
     pub fn len(self, xn: usize, kc: usize) -> usize {
         let full = xn / self.lanes;
-        (full * self.lanes
-            + self.width(xn - full * self.lanes) * usize::from(!xn.is_multiple_of(self.lanes)))
-            * kc
+        let tail = xn - full * self.lanes;
+        let tail_width = if tail == 0 { 0 } else { self.width(tail) };
+        (full * self.lanes + tail_width) * kc
     }
 }
 
@@ -232,20 +232,19 @@ unsafe fn pack_contiguous(
     let full = xn / lanes;
     let rest = xn - full * lanes;
     let pw = shape.width(rest);
-    // SAFETY (every block below): the reads are (p, x) for x < xn, inside the source; the
-    // writes are row p of panel q, inside `dst` (panel q at q·kc·lanes, rows `lanes` wide; the
-    // last one `pw` wide).
-    // SAFETY: as above.
-    let row = |p: usize, q: usize| unsafe {
-        let (from, to) = (
-            src.add(base + p * sp + q * lanes),
-            dst.add((q * kc + p) * lanes),
-        );
-        match lanes {
-            48 => copy_fixed::<48>(from, to),
-            16 => copy_fixed::<16>(from, to),
-            8 => copy_fixed::<8>(from, to),
-            _ => std::ptr::copy_nonoverlapping(from, to, lanes),
+    let row = |p: usize, q: usize| {
+        // SAFETY: called with p < kc and q < full: the reads are (p, x) for x < xn, inside the
+        // source; the writes are row p of full panel q, inside `dst` (panel q at q·kc·lanes,
+        // rows `lanes` wide).
+        unsafe {
+            let from = src.add(base + p * sp + q * lanes);
+            let to = dst.add((q * kc + p) * lanes);
+            match lanes {
+                48 => copy_fixed::<48>(from, to),
+                16 => copy_fixed::<16>(from, to),
+                8 => copy_fixed::<8>(from, to),
+                _ => std::ptr::copy_nonoverlapping(from, to, lanes),
+            }
         }
     };
     if xn * kc >= LINE_ORDER_MIN {
