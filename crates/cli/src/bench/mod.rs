@@ -29,7 +29,7 @@ enum What {
     /// GEMM: qkv (weights pre-packed) beside matrixmultiply, with the measured FMA peak.
     Gemm(options::Common),
     /// Attention: qkv's fused kernel beside an unfused GEMM + softmax + GEMM version.
-    Attention(options::Common),
+    Attention(attention::AttentionArgs),
     /// One encoder layer (post-norm, ReLU) on encoder shapes, incl. a half-padded batch.
     Encoder(options::Common),
     /// Sentence embeddings of a model directory on the MiniLM benchmark batch.
@@ -43,7 +43,7 @@ enum What {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         What::Gemm(c) => gemm::run(&c),
-        What::Attention(c) => attention::run(&c),
+        What::Attention(a) => attention::run(&a),
         What::Encoder(c) => encoder::run(&c),
         What::Embed(a) => embed::run(&a),
         What::All(a) => all::run(&a),
