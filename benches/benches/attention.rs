@@ -1,6 +1,7 @@
-//! criterion group `attention`: the fused kernel beside the unfused GEMM + softmax + GEMM
-//! version, on the encoder shapes of `qkv_testkit::shapes::ATTENTION` (those `qkv bench
-//! attention` measures). Throughput is 4·b·h·s²·d flops.
+//! criterion group `attention`: the fused kernel (no mask, causal, MPNet's relative bias, a
+//! sliding window of radius 64) beside the unfused GEMM + softmax + GEMM version, on the
+//! encoder shapes of `qkv_testkit::shapes::ATTENTION` (those `qkv bench attention` measures).
+//! Throughput is 4·b·h·s²·d flops (the work without a mask).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use qkv_core::ops::attention::{attention, AttentionParams, Mask, QkvView, Seq};
@@ -23,9 +24,19 @@ fn bench_attention(c: &mut Criterion) {
         let mut out = vec![0.0f32; b * n * h * d];
         let mut s = Vec::new();
         g.throughput(Throughput::Elements((4 * b * h * n * n * d) as u64));
-        for causal in [false, true] {
-            let mask = if causal { Mask::Causal } else { Mask::None };
-            let tag = if causal { "causal" } else { "full" };
+        let table = rand_vec(h * (2 * n - 1), 11);
+        for (tag, mask) in [
+            ("full", Mask::None),
+            ("causal", Mask::Causal),
+            (
+                "bias",
+                Mask::RelativeBias {
+                    table: &table,
+                    span: n,
+                },
+            ),
+            ("window", Mask::SlidingWindow { radius: 64 }),
+        ] {
             g.bench_function(BenchmarkId::new(format!("qkv_fused_{tag}"), &id), |bch| {
                 bch.iter(|| {
                     attention(

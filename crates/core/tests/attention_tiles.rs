@@ -257,3 +257,25 @@ proptest! {
         }
     }
 }
+
+/// The microkernels reduce nothing across lanes: AVX-512 and AVX2 give the same bits wherever
+/// their key blocks agree (always up to 64 keys, the smallest key block).
+#[test]
+fn avx512_and_avx2_give_the_same_bits() {
+    let isas = host_isas("avx512_and_avx2_give_the_same_bits");
+    if !(isas.contains(&Isa::Avx512) && isas.contains(&Isa::Avx2)) {
+        eprintln!("avx512_and_avx2_give_the_same_bits: skipped (needs both)");
+        return;
+    }
+    for d in D_HEADS {
+        let st = setup(&[64, 1, 33, 50], 2, d, 1, 1.0, 41);
+        for kind in KINDS {
+            let (a, _) = st.run(Isa::Avx512, kind, None, false);
+            let (b, _) = st.run(Isa::Avx2, kind, None, false);
+            assert!(
+                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "d {d} {kind:?}: AVX-512 and AVX2 differ"
+            );
+        }
+    }
+}

@@ -1,23 +1,44 @@
 //! `qkv bench attention`: the fused kernel beside an unfused version built from qkv's own
 //! GEMM + softmax (S = Q·Kᵀ materialized, softmax, ·V), on encoder shapes
-//! ([`qkv_testkit::shapes::ATTENTION`]).
+//! ([`qkv_testkit::shapes::ATTENTION`]), with the share of the measured FMA peak; `--masks`
+//! times the MPNet relative bias and a ModernBERT-style sliding window on the same shapes.
 
 use super::options::Common;
 use super::report::{self, r3, Row};
+use clap::Args;
 use qkv_core::ops::attention::{attention, AttentionParams, Mask, QkvView, Seq};
-use qkv_core::perf::interleaved;
-use qkv_core::with_threads;
+use qkv_core::perf::{fma_peak_gflops_threads, interleaved};
+use qkv_core::{with_threads, Isa};
 use qkv_testkit::alloc::peak_extra;
 use qkv_testkit::rng::rand_vec;
 use qkv_testkit::shapes;
 use qkv_testkit::unfused::unfused_attention;
 use serde_json::Value;
 
-/// Measures every shape with and without the causal mask.
-pub fn run(c: &Common) -> anyhow::Result<()> {
-    report::print(&measure(c)?, c.json);
+/// Arguments of `qkv bench attention`.
+#[derive(Args, Clone, Debug)]
+pub struct AttentionArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Also time a per-head relative bias (MPNet) and a sliding window of radius 64
+    /// (ModernBERT's local layers) on every shape: rows with `mask` "bias" / "window".
+    #[arg(long)]
+    pub masks: bool,
+}
+
+/// Measures every shape with and without the causal mask (and the other masks with
+/// `--masks`).
+pub fn run(a: &AttentionArgs) -> anyhow::Result<()> {
+    report::print(&measure(&a.common)?, a.common.json);
+    if a.masks {
+        // A table of its own: these rows have other columns.
+        report::print(&measure_masks(&a.common)?, a.common.json);
+    }
     Ok(())
 }
+
+/// The radius of the sliding window `--masks` times (ModernBERT-base: 128-token windows).
+const WINDOW: usize = 64;
 
 /// One packed-QKV problem.
 struct Problem {
@@ -48,8 +69,18 @@ impl Problem {
     }
 
     fn fused(&self, causal: bool, out: &mut [f32]) {
-        let w = self.heads * self.d;
         let mask = if causal { Mask::Causal } else { Mask::None };
+        self.fused_with(mask, out)
+    }
+
+    /// A relative-bias table for every head (random, seeded), covering the sequence.
+    fn bias_table(&self) -> Vec<f32> {
+        let span = self.seqs.iter().map(|s| s.len).max().unwrap_or(1).max(1);
+        rand_vec(self.heads * (2 * span - 1), 11)
+    }
+
+    fn fused_with(&self, mask: Mask, out: &mut [f32]) {
+        let w = self.heads * self.d;
         let params = AttentionParams::new(self.heads, self.d);
         attention(
             QkvView::packed(&self.qkv, w),
@@ -75,6 +106,8 @@ impl Problem {
 /// The measurements behind `qkv bench attention`.
 pub fn measure(c: &Common) -> anyhow::Result<Vec<Row>> {
     let threads = c.threads();
+    // The machine may be shared: the peak is measured before and after, the higher kept.
+    let peak_before = fma_peak_gflops_threads(Isa::active(), threads);
     let mut rows = Vec::new();
     for (batch, heads, seq, d) in shapes::ATTENTION {
         let p = Problem::new(batch, heads, seq, d);
@@ -106,6 +139,58 @@ pub fn measure(c: &Common) -> anyhow::Result<Vec<Row>> {
                 ("naive_ms", r3(t[1].median * 1e3)),
                 ("gflops", r3(flops / t[0].median / 1e9)),
                 ("extra_mem_bytes", Value::from(extra)),
+            ]));
+        }
+    }
+    let peak = peak_before.max(fma_peak_gflops_threads(Isa::active(), threads));
+    for r in &mut rows {
+        let gflops = r.0.iter().find(|(k, _)| *k == "gflops");
+        let pct = gflops
+            .and_then(|(_, v)| v.as_f64())
+            .map(|g| 100.0 * g / peak);
+        r.0.push(("peak_gflops", r3(peak)));
+        r.0.push(("pct_peak", pct.map_or(Value::Null, r3)));
+    }
+    Ok(rows)
+}
+
+/// `--masks`: the fused kernel with a per-head relative bias and with a sliding window.
+fn measure_masks(c: &Common) -> anyhow::Result<Vec<Row>> {
+    let threads = c.threads();
+    let mut rows = Vec::new();
+    for (batch, heads, seq, d) in shapes::ATTENTION {
+        let p = Problem::new(batch, heads, seq, d);
+        let table = p.bias_table();
+        let span = seq.max(1);
+        let mut out = vec![0.0f32; p.rows * heads * d];
+        let flops = 4.0 * (batch * heads * seq * seq * d) as f64;
+        let reps = if flops > 1e10 {
+            c.reps.max(5)
+        } else {
+            c.reps.max(5) * 5
+        };
+        for (name, mask) in [
+            (
+                "bias",
+                Mask::RelativeBias {
+                    table: &table,
+                    span,
+                },
+            ),
+            ("window", Mask::SlidingWindow { radius: WINDOW }),
+        ] {
+            let t = with_threads(threads, || {
+                let mut fused = || p.fused_with(mask, &mut out);
+                interleaved(2, reps, &mut [&mut fused])
+            })?;
+            rows.push(Row(vec![
+                ("batch", Value::from(batch)),
+                ("heads", Value::from(heads)),
+                ("seq", Value::from(seq)),
+                ("d_head", Value::from(d)),
+                ("mask", Value::from(name)),
+                ("threads", Value::from(threads)),
+                ("qkv_ms", r3(t[0].median * 1e3)),
             ]));
         }
     }

@@ -37,7 +37,7 @@ enum What {
     /// The measured multiply-add peak of every probe (f32 FMA per ISA, int8, bf16).
     Peak(options::Common),
     /// Attention: qkv's fused kernel beside an unfused GEMM + softmax + GEMM version.
-    Attention(options::Common),
+    Attention(attention::AttentionArgs),
     /// One encoder layer (post-norm, ReLU) on encoder shapes, incl. a half-padded batch.
     Encoder(options::Common),
     /// Sentence embeddings of a model directory on the MiniLM benchmark batch.
@@ -52,7 +52,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         What::Gemm(g) => gemm::run(&g),
         What::Peak(c) => peak::run(&c),
-        What::Attention(c) => attention::run(&c),
+        What::Attention(a) => attention::run(&a),
         What::Encoder(c) => encoder::run(&c),
         What::Embed(a) => embed::run(&a),
         What::All(a) => all::run(&a),

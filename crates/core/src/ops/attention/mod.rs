@@ -8,22 +8,30 @@
 //! - probs (optional): `[n_seqs, heads, S, S]` with `S` the longest sequence.
 //!
 //! Algorithm (FlashAttention, Dao et al. 2022, without the GPU-specific parts): queries in
-//! blocks of 48; keys in blocks of `Bk` with an online softmax (running max `m`, running sum
-//! `l`, accumulator rescaled by `exp(m_old − m_new)`), so memory per thread is O(len·d), never
-//! O(len²). Both products run on the GEMM microkernel.
+//! blocks, keys in blocks with an online softmax (running max `m`, running sum `l`,
+//! accumulator rescaled by `exp(m_old − m_new)`), so memory per thread is O(len·d), never
+//! O(len²).
 //!
-//! Variants and the dispatch rule:
-//! - **one key block** (`Bk = len`) for sequences of at most 1024 keys, and always when
-//!   `probs` is requested (its path is O(len²) per thread): the scores of a query block stay
-//!   in L2;
-//! - **blocked keys** (`Bk = 384`) above that;
-//! - the mask decides which keys a query block visits (causal: up to its last query) and what
-//!   is added to each score row (`mask.rs`); a per-head bias or a sliding window would be a
-//!   new [`Mask`] variant there.
+//! Variants and the dispatch rule (`schedule.rs`):
+//! - **attention microkernels** (`fused.rs`) for head widths 32, 64, 96 and 128 on AVX-512
+//!   and AVX2, without `probs`: per task one block of `BQ` queries (64 on AVX-512, 48 on
+//!   AVX2), its Q̃ᵀ packed, K and V rows read where they lie; the scores as Sᵀ tiles with the
+//!   queries in vector lanes (`scores.rs`: K·Q̃ᵀ, masked in registers), the online softmax on
+//!   the whole block in base 2 (`block_softmax.rs`), P·V on a tile as wide as the head
+//!   (`pv.rs`); key blocks sized from the L2 cache (`caches.rs`), one block up to that size;
+//! - **GEMM tiles** (`blocked.rs`) otherwise (other widths, the portable and scalar ISAs,
+//!   and `probs`, whose path uses one key block so P is complete): Kᵀ and V packed once per
+//!   task, both products on the GEMM microkernel; blocks of 48 queries, one key block up to
+//!   1024 keys, blocks of 384 above;
+//! - the mask decides which keys a query block visits (causal: up to its last query; a
+//!   sliding window: the keys some query of the block sees) and what is added to each score
+//!   (`mask.rs` for the GEMM path, `fused::tile_mask` for the microkernels).
 //!
 //! Files: `params.rs` (the types below), `validate.rs` (argument checks), `schedule.rs`
-//! (tasks over sequence × head × query blocks, rayon, scratch), `blocked.rs` (the kernel of
-//! one task), `mask.rs`, `online.rs` (the online softmax of one row).
+//! (tasks over sequence × head × query blocks, rayon, scratch), `task.rs` (what a task
+//! holds); the microkernel path: `tiles.rs` (per-ISA tiles and their dispatcher), `fused.rs`,
+//! `pack.rs`, `scores.rs`, `block_softmax.rs`, `pv.rs`, `caches.rs`; the GEMM path:
+//! `blocked.rs`, `mask.rs`, `online.rs`.
 
 mod block_softmax;
 mod blocked;
