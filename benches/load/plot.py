@@ -45,10 +45,15 @@ def offline_rate(run):
     return rates
 
 
+def offline_load(run):
+    xs = [v for tag in ("offline_before", "offline_after") for v in (run.get(tag) or {}).get("load1", [])]
+    return f"load avg {max(xs):.0f}" if xs else "load avg ?"
+
+
 def peers(run):
     out = [("qkv serve", QKV, run["qkv"])]
     if run.get("infinity"):
-        out.append(("Infinity (ONNX Runtime)", INF, run["infinity"]))
+        out.append(("Infinity (PyTorch engine)", INF, run["infinity"]))
     return [(n, c, r) for n, c, r in out if r and r.get("sweep")]
 
 
@@ -65,7 +70,7 @@ def plot_throughput(run, out):
     rates = offline_rate(run)
     if rates:
         ax.axhline(max(rates), color=OTHER, ls="--", lw=1,
-                   label=f"qkv bench embed, offline ({min(rates):.0f}–{max(rates):.0f})")
+                   label=f"qkv bench embed, offline ({max(rates):.0f}; {offline_load(run)})")
     plain_log2_axis(ax, sorted(ticks))
     ax.set_xlabel("concurrent clients (each request 1–32 sentences)")
     ax.set_ylabel("sentences/s")

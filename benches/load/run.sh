@@ -10,8 +10,9 @@
 #   5. with INFINITY=path/to/infinity_emb: Infinity serving INFINITY_MODEL (a directory) under
 #      the same steady load and sweep (its `/embeddings` route; INFINITY_ENGINE, default torch);
 #   6. everything in one file, OUT_DIR/server_run.json (with the load average at each phase).
-# Usage: [THREADS=2] [SWEEP=1,4,16,64] [INFINITY=... INFINITY_MODEL=...] \
+# Usage: [THREADS=2] [SWEEP=1,4,16,64] [INFINITY=... INFINITY_MODEL=...] [PHASES=before,qkv,after,infinity] \
 #        benches/load/run.sh QKV_BIN MODEL_DIR [OUT_DIR] [SERVE_ARGS...]
+# PHASES picks the steps (all by default); results of earlier runs into the same OUT_DIR stay.
 # Needs python with aiohttp (scripts/ci_server.sh's venv: $HOME/.cache/qkv/server-venv).
 set -euo pipefail
 BIN="$1"; MODEL="$2"; OUT="${3:-load-out}"; shift $(( $# < 3 ? $# : 3 ))
@@ -20,6 +21,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 THREADS="${THREADS:-2}"
 SWEEP="${SWEEP:-1,4,16,64}"
 SWEEP_SECONDS="${SWEEP_SECONDS:-10}"
+PHASES=",${PHASES:-before,qkv,after,infinity},"
 mkdir -p "$OUT"
 
 # Offline, the same sentences: `qkv embed` over a file of the load's distribution, batches of 32;
@@ -33,8 +35,10 @@ offline() {
         | tee -a "$OUT/offline_$1.txt" >&2
     echo "load1 $(cut -d' ' -f1 /proc/loadavg)" >> "$OUT/offline_$1.txt"
 }
-echo "== offline before: qkv bench embed, qkv embed --batch-size 32" >&2
-offline before
+if [[ $PHASES == *,before,* ]]; then
+    echo "== offline before: qkv bench embed, qkv embed --batch-size 32" >&2
+    offline before
+fi
 
 # Waits for `pattern` in `log` (the server's ready line) while `pid` lives; prints the URL.
 wait_url() {
@@ -48,6 +52,8 @@ wait_url() {
     return 1
 }
 
+rc=0
+if [[ $PHASES == *,qkv,* ]]; then
 echo "== qkv serve" >&2
 "$BIN" serve --model "$MODEL" --port 0 --threads "$THREADS" "$@" 2> "$OUT/server.log" &
 PID=$!
@@ -55,17 +61,19 @@ trap 'kill -TERM $PID 2>/dev/null || true' EXIT
 URL="$(wait_url "$OUT/server.log" $PID 'ready, listening on http://[0-9.:]*')" \
     || { echo "server not ready" >&2; exit 1; }
 echo "server at $URL (pid $PID)" >&2
-rc=0
 "$PY" "$HERE/loadgen.py" --url "$URL" --pid $PID --json "$OUT/qkv.json" --sweep "$SWEEP" \
     --sweep-seconds "$SWEEP_SECONDS" ${LOADGEN_ARGS:-} || rc=$?
 kill -TERM $PID
 wait $PID && echo "server exited 0" >&2 || { echo "server exited $?" >&2; rc=1; }
 trap - EXIT
+fi
 
-echo "== offline after: qkv bench embed, qkv embed --batch-size 32" >&2
-offline after
+if [[ $PHASES == *,after,* ]]; then
+    echo "== offline after: qkv bench embed, qkv embed --batch-size 32" >&2
+    offline after
+fi
 
-if [[ -n "${INFINITY:-}" ]]; then
+if [[ -n "${INFINITY:-}" && $PHASES == *,infinity,* ]]; then
     echo "== Infinity ($INFINITY, model ${INFINITY_MODEL:?set INFINITY_MODEL})" >&2
     PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
     HF_HUB_OFFLINE=1 INFINITY_ANONYMOUS_USAGE_STATS=0 DO_NOT_TRACK=1 \
@@ -95,6 +103,8 @@ def read(name):
     p = out / name
     return json.loads(p.read_text()) if p.exists() else None
 def offline(tag):
+    if not (out / f"offline_{tag}.txt").exists():
+        return None
     lines = (out / f"offline_{tag}.txt").read_text().split("\n")
     bench_file = out / f"bench_embed_{tag}.json"
     bench = [json.loads(l) for l in bench_file.read_text().splitlines() if l.strip()]
