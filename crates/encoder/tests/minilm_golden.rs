@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{f32s, fixtures, i64s};
+use common::{cos_and_max_abs, f32s, fixtures, i64s};
 use qkv_encoder::{EmbedOptions, SentenceEncoder, TokenSeq};
 use qkv_testkit::dirs::model_dir;
 use safetensors::SafeTensors;
@@ -68,15 +68,7 @@ fn hidden_states_and_embeddings_match_pytorch() {
         let mut max_e = 0.0f32;
         for i in 0..texts.len() {
             let (a, b) = (e.row(i), &want_emb[i * d..(i + 1) * d]);
-            let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-            let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-            let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-            let cos = dot / (na * nb);
-            let m = a
-                .iter()
-                .zip(b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0f32, f32::max);
+            let (cos, m) = cos_and_max_abs(a, b);
             assert!(cos >= 0.999999, "sentence {i} {:?}: cos {cos}", texts[i]);
             assert!(m <= 1e-5, "sentence {i}: max abs {m:e}");
             worst_cos = worst_cos.min(cos);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{f32s, fixtures, i64s};
+use common::{cos_and_max_abs, f32s, fixtures, i64s};
 use qkv_encoder::{EmbedOptions, SentenceEncoder};
 use safetensors::SafeTensors;
 
@@ -47,15 +47,7 @@ fn all_mpnet_base_v2_matches_sentence_transformers() {
         let (mut worst_cos, mut max_abs) = (1.0f64, 0.0f32);
         for i in 0..texts.len() {
             let (a, b) = (e.row(i), &want[i * d..(i + 1) * d]);
-            let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-            let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-            let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-            let cos = dot / (na * nb);
-            let m = a
-                .iter()
-                .zip(b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0f32, f32::max);
+            let (cos, m) = cos_and_max_abs(a, b);
             assert!(cos >= 0.999999, "sentence {i} {:?}: cos {cos}", texts[i]);
             assert!(m <= 1e-5, "sentence {i} {:?}: max abs {m:e}", texts[i]);
             worst_cos = worst_cos.min(cos);

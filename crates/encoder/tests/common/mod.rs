@@ -27,3 +27,15 @@ pub fn i64s(st: &safetensors::SafeTensors, name: &str) -> Vec<i64> {
         .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
         .collect()
 }
+
+/// Cosine (in f64) and max abs difference of two embedding rows.
+pub fn cos_and_max_abs(a: &[f32], b: &[f32]) -> (f64, f32) {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let max_abs = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    (dot / (norm(a) * norm(b)), max_abs)
+}
