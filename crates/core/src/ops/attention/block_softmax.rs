@@ -19,7 +19,7 @@ use crate::simd::Simd;
 #[inline(always)]
 pub(super) fn exp2_nonpos<S: Simd>(s: S, x: S::V) -> S::V {
     const C: [f32; 6] = [
-        0.693_147_2,
+        std::f32::consts::LN_2, // the fit's linear term rounds to ln 2 in f32
         0.240_226_46,
         0.055_503_286,
         0.009_618_489,

@@ -65,7 +65,7 @@ const MAX_MR: usize = 16;
 
 /// Whether rows `stride` floats apart fall into the same L1 sets (a multiple of 4 KiB).
 fn aliasing_stride(stride: usize) -> bool {
-    (stride * 4) % 4096 == 0
+    (stride * 4).is_multiple_of(4096)
 }
 
 /// Runs one task on the microkernels of `S` for head width `D` (= `sh.d`).
@@ -78,7 +78,9 @@ pub(super) fn run_fast<S: AttnTiles, const D: usize>(
 ) {
     let (bqm, l, len) = (S::BQ, S::LANES, t.seq.len);
     debug_assert!(D == sh.d && S::FAST);
-    let kb_max = key_block(caches(), bqm, D);
+    // At most this many keys per block; the scratch is sized for no more than the sequence
+    // needs (a block never exceeds the keys rounded up to whole vectors).
+    let kb_max = key_block(caches(), bqm, D).min(len.div_ceil(16) * 16);
     let rs = sh.qkv.row_stride;
     // The keys any query block of the task visits (monotone in the block for every mask).
     let first = key_range(&sh.mask, t.q_blocks.start * bqm, bqm, len, 1);
