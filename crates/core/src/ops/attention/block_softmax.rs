@@ -21,7 +21,7 @@ pub(super) fn exp2_nonpos<S: Simd>(s: S, x: S::V) -> S::V {
     // A fitted coefficient that happens to round near ln 2, not the constant itself.
     #[allow(clippy::approx_constant)]
     const C: [f32; 6] = [
-        0.693_147_2,
+        std::f32::consts::LN_2, // the fit's linear term rounds to ln 2 in f32
         0.240_226_46,
         0.055_503_286,
         0.009_618_489,

@@ -78,7 +78,9 @@ pub(super) fn run_fast<S: AttnTiles, const D: usize>(
 ) {
     let (bqm, l, len) = (S::BQ, S::LANES, t.seq.len);
     debug_assert!(D == sh.d && S::FAST);
-    let kb_max = key_block(caches(), bqm, D);
+    // At most this many keys per block; the scratch is sized for no more than the sequence
+    // needs (a block never exceeds the keys rounded up to whole vectors).
+    let kb_max = key_block(caches(), bqm, D).min(len.div_ceil(16) * 16);
     let rs = sh.qkv.row_stride;
     // The keys any query block of the task visits (monotone in the block for every mask).
     let first = key_range(&sh.mask, t.q_blocks.start * bqm, bqm, len, 1);
