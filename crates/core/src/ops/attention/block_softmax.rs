@@ -18,8 +18,6 @@ use crate::simd::Simd;
 /// rounding); `2^n` from the exponent bits, which for `n = −127` are all zero: exactly 0.
 #[inline(always)]
 pub(super) fn exp2_nonpos<S: Simd>(s: S, x: S::V) -> S::V {
-    // A fitted coefficient that happens to round near ln 2, not the constant itself.
-    #[allow(clippy::approx_constant)]
     const C: [f32; 6] = [
         std::f32::consts::LN_2, // the fit's linear term rounds to ln 2 in f32
         0.240_226_46,
