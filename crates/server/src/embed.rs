@@ -107,6 +107,14 @@ pub async fn embed(state: &Arc<AppState>, input: Input, p: Params) -> Result<Emb
             format!("{n} inputs in one request: the limit is {max} (--max-client-batch-size)"),
         ));
     }
+    let no_tokens = match &input {
+        Input::Ids(ids) => ids.is_empty(),
+        Input::IdsBatch(batch) => batch.iter().any(Vec::is_empty),
+        Input::Text(_) | Input::Texts(_) => false,
+    };
+    if no_tokens {
+        return Err(ApiError::invalid_param(p.field, "an input has no tokens"));
+    }
     let info = state.model.info();
     let dim = info.dim;
     let dimensions = match p.dimensions {

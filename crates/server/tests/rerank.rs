@@ -146,6 +146,8 @@ async fn bad_rerank_requests_get_422_and_embedding_routes_424() {
     for (path, body) in [
         ("/embed", json!({"inputs": "a", "dimensions": 0})),
         ("/v1/embeddings", json!({"input": [], "model": "m"})),
+        ("/v1/embeddings", json!({"input": [[]]})),
+        ("/embed", json!({"inputs": [[2, 3], []]})),
     ] {
         let (st, v) = post(&s, path, body).await;
         assert_eq!(st, 422, "{path}: {v}");
