@@ -119,7 +119,7 @@ def peer(a):
     if a.write_expected:
         with open(a.write_expected, "w") as f:
             json.dump({"expected_embeddings": p.e2e(sentences).tolist()}, f)
-    for texts in [sentences, long_inputs(sentences)]:
+    for texts in [sentences] + ([] if a.no_long else [long_inputs(sentences)]):
         f = p.feats(texts)
         t = peers.timed([lambda: p.fwd(f), lambda: p.e2e(texts)], max(a.reps, 5), 1)
         peers.emit({"batch": len(texts), "threads": a.threads, "attn": p.impl,
@@ -138,9 +138,10 @@ def run(a):
     threads = [int(t) for t in a.threads.split(",")]
     for rnd in range(a.rounds):
         for n in threads:
+            long = ["--no-long"] if a.no_long else []
             cmds = [("qkv", [qkv, "bench", "embed", "--model", a.model, "--expected", expected,
-                             "--threads", str(n), "--json"]),
-                    ("torch", base + ["--threads", str(n)])]
+                             "--threads", str(n), "--json"] + long),
+                    ("torch", base + ["--threads", str(n)] + long)]
             for who, cmd in (cmds if rnd % 2 == 0 else cmds[::-1]):
                 out, _ = run_json(cmd, n, 3600)
                 for r in out:
@@ -175,6 +176,9 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--write-expected")
+    p.add_argument("--no-long", action="store_true",
+                   help="only the 32-sentence batch (the long-input batch takes minutes per call "
+                        "on base-sized models)")
     p.add_argument("--qkv", default=os.path.join(ROOT, "target", "release", "qkv"))
     a = p.parse_args()
     if a.what == "make-modernbert":

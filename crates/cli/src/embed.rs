@@ -103,6 +103,7 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
     let model = SentenceEncoder::open_with(&dir, &LoadOptions::with_precision(a.precision))
         .with_context(|| format!("cannot load model {}", dir.display()))?;
     crate::precision::warn_if_slow(model.precision());
+    warn_if_classifier(&model);
     let mut src = match (&a.input, a.text.is_empty()) {
         (Some(_), false) => anyhow::bail!("give texts as arguments or --input, not both"),
         (Some(p), true) => Source::open(p)?,
@@ -191,4 +192,20 @@ fn run_inner(a: &EmbedArgs) -> Result<()> {
         model.model_dir().max_seq_length
     );
     Ok(())
+}
+
+/// A reranker checkpoint embeds as sentence-transformers embeds it (the encoder's last hidden
+/// state, pooled; the classification head unused), which is rarely what was meant: say so once.
+fn warn_if_classifier(model: &SentenceEncoder) {
+    let dir = model.model_dir();
+    if dir.config.is_classifier() {
+        eprintln!(
+            "qkv embed: note: {} is a sequence-classification checkpoint ({}); embedding its \
+             encoder with {:?} pooling and no head, as sentence-transformers does. For relevance \
+             scores use `qkv rerank`.",
+            dir.root.display(),
+            dir.config.architectures.join(", "),
+            dir.pooling
+        );
+    }
 }

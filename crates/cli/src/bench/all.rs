@@ -116,6 +116,7 @@ fn embed_args(a: &AllArgs) -> Result<embed::EmbedBenchArgs> {
         expected: None,
         per_pass: Vec::new(),
         latency: false,
+        no_long: false,
     })
 }
 

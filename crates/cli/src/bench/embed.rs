@@ -51,6 +51,10 @@ pub struct EmbedBenchArgs {
     /// `{"expected_embeddings": [[f32; dim]; 32]}` (rows in the batch's order).
     #[arg(long)]
     pub expected: Option<PathBuf>,
+    /// Skip the long-input batch (24 inputs cut at the model's limit): on base-sized models
+    /// with a 384–512-token limit it takes minutes per thread count.
+    #[arg(long)]
+    pub no_long: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -186,9 +190,12 @@ pub fn measure(a: &EmbedBenchArgs) -> Result<Vec<Row>> {
     let Some((_, first)) = models.first() else {
         bail!("--precision: give at least one of f32, bf16, int8");
     };
-    let long = long_inputs(&batch.sentences);
+    let mut sets = vec![batch.sentences.clone()];
+    if !a.no_long {
+        sets.push(long_inputs(&batch.sentences));
+    }
     let mut rows = Vec::new();
-    for set in [batch.sentences.clone(), long] {
+    for set in sets {
         let texts: Vec<&str> = set.iter().map(String::as_str).collect();
         let enc = first.tokenizer().encode_batch(&texts)?;
         let tokens: usize = enc.iter().map(|e| e.ids.len()).sum();

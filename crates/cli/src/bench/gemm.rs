@@ -1,8 +1,9 @@
 //! `qkv bench gemm`: qkv's packed GEMM beside matrixmultiply on the shapes transformers use
 //! ([`qkv_testkit::shapes::GEMM`]); with `--general`, the general GEMM (B a plain view, both
-//! storage orders) beside matrixmultiply on a sweep of shapes (`gemm_general`).
+//! storage orders) beside matrixmultiply on a sweep of shapes (`gemm_general`); with `--int8`,
+//! the int8 GEMM beside the f32 one and the measured int8 peak (`gemm_int8`).
 
-use super::gemm_general;
+use super::{gemm_general, gemm_int8};
 use super::options::Common;
 use super::report::{self, r3, Row};
 use qkv_core::perf::{fma_peak_gflops_threads, interleaved};
@@ -20,6 +21,10 @@ pub struct GemmBenchArgs {
     /// matrixmultiply on the M × K × N sweep (or `--shape`), instead of the packed weights.
     #[arg(long)]
     pub general: bool,
+    /// The int8 GEMM (activation quantization included) beside qkv's f32 GEMM on the same
+    /// weights, in multiply-adds per second, with the measured int8 and FMA peaks.
+    #[arg(long, conflicts_with = "general")]
+    pub int8: bool,
 }
 
 /// Measures every shape and prints one row each.
@@ -31,6 +36,12 @@ pub fn run(g: &GemmBenchArgs) -> anyhow::Result<()> {
             None => gemm_general::sweep(),
         };
         gemm_general::measure(&shapes, c.threads(), c.reps)?
+    } else if g.int8 {
+        let shapes = match &c.shape {
+            Some(s) => vec![parse_shape(s)?],
+            None => shapes::GEMM.to_vec(),
+        };
+        gemm_int8::measure(&shapes, c.threads(), c.reps)?
     } else {
         measure(c)?
     };

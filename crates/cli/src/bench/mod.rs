@@ -1,8 +1,8 @@
 //! `qkv bench …`: each subcommand measures qkv beside its comparison in the same run.
 //!
-//! One file per bench (`gemm` with `gemm_general` for the sweep of plain views, `peak`,
-//! `attention`, `encoder`, `embed` with `embed_small` for small passes and latency), `all`
-//! running them together, `report` printing rows, `options` the arguments they share. Imports
+//! One file per bench (`gemm` with `gemm_general` for the sweep of plain views and `gemm_int8`
+//! for the int8 kernels, `peak`, `attention`, `encoder`, `embed` with `embed_small` for small
+//! passes and latency), `all` running them together, `report` printing rows, `options` the arguments they share. Imports
 //! run one way: this file dispatches to the benches, `all` calls the others' `measure`, a bench
 //! may use its helper file, and every bench uses only `options` and `report` besides (no file
 //! imports one that imports it back). The shapes and random layers come from
@@ -16,6 +16,7 @@ mod embed_small;
 mod encoder;
 mod gemm;
 mod gemm_general;
+mod gemm_int8;
 mod options;
 mod peak;
 mod report;
