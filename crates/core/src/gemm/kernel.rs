@@ -178,6 +178,11 @@ pub(crate) struct TileArgs {
     pub a: *const f32,
     /// Packed B micro-panel of this tile.
     pub b: *const f32,
+    /// The B̃ micro-panel the next tiles will read (null: none), prefetched into L2 in step
+    /// with this tile's k loop. With few rows per pass (one to a few sentences) every B̃ panel
+    /// comes from memory once and is used by one or two tiles; fetching the next one while
+    /// these compute overlaps the stream with the FMAs instead of stalling on it.
+    pub b_next: *const f32,
 }
 
 /// One micro-tile of `MR` rows and `NV` vectors, over an Ã panel of `A_STEP ≥ MR` values per
@@ -199,7 +204,7 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
 ) {
     let l = S::LANES;
     let nr_full = NV * l;
-    let (mut a, mut b) = (t.a, t.b);
+    let (mut a, mut b, mut bn) = (t.a, t.b, t.b_next);
     let mut acc = [[s.zero(); NV]; MR];
     // Fetch the C tile now so its cache misses overlap the k loop instead of stalling the
     // write-out (pointer arithmetic only: a prefetch never faults). Also with β = 0: a store
@@ -225,6 +230,12 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
             s.prefetch(b.wrapping_add(PF_B * nr_full + j * l));
         }
         s.prefetch(a.wrapping_add(PF_A * A_STEP));
+        if !bn.is_null() {
+            for j in 0..NV {
+                s.prefetch_l2(bn.wrapping_add(j * l));
+            }
+            bn = bn.wrapping_add(nr_full);
+        }
         for (i, row) in acc.iter_mut().enumerate() {
             // SAFETY: Ã holds kc·A_STEP values; this step reads MR ≤ A_STEP of them.
             let av = unsafe { s.broadcast(a.add(i)) };
@@ -325,6 +336,7 @@ mod probe {
                 epi: Default::default(),
                 a: a.as_ptr(),
                 b: b.as_ptr(),
+                b_next: std::ptr::null(),
             };
             let reps = 20000;
             let st = std::time::Instant::now();

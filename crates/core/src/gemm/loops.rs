@@ -250,6 +250,7 @@ impl TileOp for MacroKernel<'_> {
             epi: self.epi,
             a: self.a.as_ptr(),
             b: self.b.as_ptr(),
+            b_next: std::ptr::null(),
         };
         // Loop 2 (jr): column panels; the B̃ micro-panel stays hot across loop 1.
         for jp in self.jp.clone() {
@@ -261,9 +262,18 @@ impl TileOp for MacroKernel<'_> {
             };
             // SAFETY: jp < jp.end and b holds jp.end·nr·kc values (asserted above).
             t.b = unsafe { self.b.as_ptr().add(jp * nr * kc) };
+            // The next panel of the block (maybe another task's; only prefetched), fetched
+            // into L2 during the first row panel's tile.
+            let next = (jp + 1) * nr < self.nc;
+            let b_next = t.b.wrapping_add(if next { nr * kc } else { 0 });
             // Loop 1 (ir): row panels of the Ã block.
             for ip in 0..self.mc.div_ceil(mr) {
                 let i = ip * mr;
+                t.b_next = if ip == 0 && next {
+                    b_next
+                } else {
+                    std::ptr::null()
+                };
                 // SAFETY: ip < ⌈mc/mr⌉ and a holds ⌈mc/mr⌉·mr·kc values (asserted above).
                 t.a = unsafe { self.a.as_ptr().add(ip * mr * kc) };
                 // SAFETY: tile (i0+i, jc+j) of size min(mr, mc−i) × ncur lies inside C, which

@@ -69,46 +69,81 @@ pub(crate) unsafe fn tile(
     }
 
     // Write-out (the arithmetic of `tile::dequant_one`, unfused), masked at the right edge.
-    let zero = _mm512_setzero_ps();
-    let vbeta = _mm512_set1_ps(t.beta);
-    for (r, row) in acc.iter().enumerate().take(mr) {
-        // SAFETY: row i + r lies inside C and the padded row arrays.
-        let (crow, zpv, sav) = unsafe {
-            (
-                t.c.add((i + r) * t.rsc + j),
-                _mm512_set1_epi32(*t.zp.add(i + r)),
-                _mm512_set1_ps(*t.sa.add(i + r)),
-            )
-        };
-        for (v, &x) in row.iter().enumerate() {
-            let col = 16 * v;
-            if col >= nr {
-                break;
+    // Every accumulator is named by a constant index, so they all stay in registers (a loop
+    // over `acc` that LLVM did not unroll made it spill them to a zeroed stack array: a
+    // memset and 24 stores per tile, ~4 % of the kernel's time at K = 384).
+    macro_rules! rows {
+        ($($r:literal)*) => {$(
+            if $r < mr {
+                // SAFETY: row i + r < i + mr lies inside C and the padded row arrays; the
+                // columns as in `write_vec`.
+                unsafe {
+                    let w = RowOut::new(t, i + $r, j);
+                    w.vec(t, acc[$r][0], j, 0, nr);
+                    w.vec(t, acc[$r][1], j, 16, nr);
+                    w.vec(t, acc[$r][2], j, 32, nr);
+                }
             }
-            let n = (nr - col).min(16);
-            let mask: __mmask16 = if n == 16 { 0xffff } else { (1u16 << n) - 1 };
-            // SAFETY: the column arrays are padded to whole NR panels; C and the bias are
-            // touched only through `mask`, i.e. columns col..col+n ≤ nr; C is read only when
-            // β ≠ 0.
-            unsafe {
-                let cs = _mm512_loadu_si512(t.colsum.add(j + col).cast());
-                let sw = _mm512_loadu_ps(t.sw.add(j + col));
-                let corr = _mm512_sub_epi32(x, _mm512_mullo_epi32(zpv, cs));
-                let mut y = _mm512_mul_ps(_mm512_cvtepi32_ps(corr), _mm512_mul_ps(sav, sw));
-                let cp = crow.add(col);
-                if t.beta != 0.0 {
-                    let old = _mm512_maskz_loadu_ps(mask, cp);
-                    y = _mm512_add_ps(_mm512_mul_ps(vbeta, old), y);
-                }
-                if !t.bias.is_null() {
-                    y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, t.bias.add(j + col)));
-                }
-                if t.relu {
-                    // Data second: NaN and −0.0 pass through as in `dequant_one`.
-                    y = _mm512_max_ps(zero, y);
-                }
-                _mm512_mask_storeu_ps(cp, mask, y);
+        )*};
+    }
+    const _: () = assert!(MR == 8 && NV == 3, "rows! names 8 rows of 3 vectors");
+    rows!(0 1 2 3 4 5 6 7);
+}
+
+/// One row of the tile's write-out: C's row pointer, the row's zero point and scale.
+struct RowOut {
+    crow: *mut f32,
+    zpv: __m512i,
+    sav: __m512,
+}
+
+impl RowOut {
+    /// # Safety
+    /// Row `row` lies inside C and the padded row arrays of `t`; the CPU has AVX-512F.
+    #[inline(always)]
+    unsafe fn new(t: &Tile, row: usize, j: usize) -> RowOut {
+        // SAFETY: as the caller promises.
+        unsafe {
+            RowOut {
+                crow: t.c.add(row * t.rsc + j),
+                zpv: _mm512_set1_epi32(*t.zp.add(row)),
+                sav: _mm512_set1_ps(*t.sa.add(row)),
             }
+        }
+    }
+
+    /// Dequantizes the 16 sums `x` of columns `j + col ..` and writes the ones left of `nr`.
+    ///
+    /// # Safety
+    /// The column arrays of `t` are padded to whole NR panels; columns `j .. j + nr` of the
+    /// row lie inside C; the CPU has AVX-512F.
+    #[inline(always)]
+    unsafe fn vec(&self, t: &Tile, x: __m512i, j: usize, col: usize, nr: usize) {
+        let n = nr.saturating_sub(col).min(16);
+        if n == 0 {
+            return;
+        }
+        let mask: __mmask16 = if n == 16 { 0xffff } else { (1u16 << n) - 1 };
+        // SAFETY: the column arrays are padded to whole NR panels; C and the bias are touched
+        // only through `mask`, i.e. columns col..col+n ≤ nr; C is read only when β ≠ 0.
+        unsafe {
+            let cs = _mm512_loadu_si512(t.colsum.add(j + col).cast());
+            let sw = _mm512_loadu_ps(t.sw.add(j + col));
+            let corr = _mm512_sub_epi32(x, _mm512_mullo_epi32(self.zpv, cs));
+            let mut y = _mm512_mul_ps(_mm512_cvtepi32_ps(corr), _mm512_mul_ps(self.sav, sw));
+            let cp = self.crow.add(col);
+            if t.beta != 0.0 {
+                let old = _mm512_maskz_loadu_ps(mask, cp);
+                y = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(t.beta), old), y);
+            }
+            if !t.bias.is_null() {
+                y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, t.bias.add(j + col)));
+            }
+            if t.relu {
+                // Data second: NaN and −0.0 pass through as in `dequant_one`.
+                y = _mm512_max_ps(_mm512_setzero_ps(), y);
+            }
+            _mm512_mask_storeu_ps(cp, mask, y);
         }
     }
 }

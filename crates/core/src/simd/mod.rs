@@ -93,6 +93,14 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
         let _ = p;
     }
 
+    /// Hints that the cache line at `p` will be read soon, into the L2 only (a panel that is
+    /// needed after the current one: into L1 it would evict what the kernel is using). Any
+    /// address is allowed (a prefetch never faults); a no-op where the ISA has no hint.
+    #[inline(always)]
+    fn prefetch_l2(self, p: *const f32) {
+        let _ = p;
+    }
+
     /// Loads the first `n` values (`n ≤ LANES`; kernels use it for tails, `n < LANES`) and
     /// fills the other lanes with `fill`.
     ///
