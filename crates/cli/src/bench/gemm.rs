@@ -3,9 +3,9 @@
 //! storage orders) beside matrixmultiply on a sweep of shapes (`gemm_general`); with `--int8`,
 //! the int8 GEMM beside the f32 one and the measured int8 peak (`gemm_int8`).
 
-use super::{gemm_general, gemm_int8};
 use super::options::Common;
 use super::report::{self, r3, Row};
+use super::{gemm_general, gemm_int8};
 use qkv_core::perf::{fma_peak_gflops_threads, interleaved};
 use qkv_core::{gemm_packed, with_threads, GemmOptions, Isa, MatMut, MatRef, PackedMatrix};
 use qkv_testkit::rng::rand_vec;

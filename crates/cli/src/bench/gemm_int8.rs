@@ -65,7 +65,8 @@ pub fn measure(
         let macs = (m * n * k) as f64;
         measured.push((m, k, n, macs / t[0].median / 1e9, macs / t[1].median / 1e9));
     }
-    let int8_peak = int8_peak_gmacs_threads(isa, threads).map_or(int8_before, |p| p.max(int8_before));
+    let int8_peak =
+        int8_peak_gmacs_threads(isa, threads).map_or(int8_before, |p| p.max(int8_before));
     let fma_peak = (fma_peak_gflops_threads(fma_isa, threads) / 2.0).max(fma_before);
     Ok(measured
         .into_iter()
