@@ -21,6 +21,9 @@ fn tile(isa: Isa) -> (usize, usize) {
 enum BLayout {
     /// B stored row-major K×N.
     Kn,
+    /// B stored row-major K×N with row stride N + pad + 1 (NaN in the slack), the last row
+    /// ending the buffer: a row-major B read in place must keep to its columns.
+    KnStrided,
     /// B stored as a PyTorch weight [N, K] (row stride K + pad), used through a transposed
     /// view.
     Weight,
@@ -94,8 +97,17 @@ fn check(isa: Isa, cs: &Case, seed: u64) -> Result<(), String> {
     };
     let cv = MatMut::with_row_stride(&mut c, m, n, ldc).map_err(|e| e.to_string())?;
     let bkn = MatRef::new(&b_kn, k, n).map_err(|e| e.to_string())?;
+    let ldb = n + pad + 1;
+    let mut b_s = vec![f32::NAN; k.saturating_sub(1) * ldb + n];
+    for p in 0..k {
+        b_s[p * ldb..p * ldb + n].copy_from_slice(&b_kn[p * n..(p + 1) * n]);
+    }
     match cs.layout {
         BLayout::Kn => gemm(av, bkn, cv, &opts),
+        BLayout::KnStrided => {
+            let bs = MatRef::with_strides(&b_s, k, n, ldb, 1).map_err(|e| e.to_string())?;
+            gemm(av, bs, cv, &opts)
+        }
         BLayout::Weight => {
             let w = MatRef::with_strides(&b_w, n, k, ldw, 1).map_err(|e| e.to_string())?;
             gemm(av, w.t(), cv, &opts)
@@ -189,7 +201,12 @@ fn edge_sizes_every_layout() {
         let (mr, nr) = tile(isa);
         let edges = [0, 1, mr - 1, mr, mr + 1, nr - 1, nr, nr + 1];
         let mut seed = 0;
-        for layout in [BLayout::Kn, BLayout::Weight, BLayout::Packed] {
+        for layout in [
+            BLayout::Kn,
+            BLayout::KnStrided,
+            BLayout::Weight,
+            BLayout::Packed,
+        ] {
             for &m in &edges {
                 for &n in &edges {
                     for &k in &[0usize, 1, 3, 17] {
@@ -250,7 +267,12 @@ fn every_square_size_to_20() {
 #[test]
 fn odd_shape_with_strides() {
     for isa in host_isas("odd_shape_with_strides") {
-        for layout in [BLayout::Kn, BLayout::Weight, BLayout::Packed] {
+        for layout in [
+            BLayout::Kn,
+            BLayout::KnStrided,
+            BLayout::Weight,
+            BLayout::Packed,
+        ] {
             check(
                 isa,
                 &Case {
@@ -271,7 +293,7 @@ fn alpha_beta_bias_relu() {
         for &alpha in &[0.0f32, 1.0, 2.5] {
             for &beta in &[0.0f32, 1.0, 2.5] {
                 for (bias, relu) in [(false, false), (true, false), (true, true), (false, true)] {
-                    for layout in [BLayout::Kn, BLayout::Packed] {
+                    for layout in [BLayout::Kn, BLayout::KnStrided, BLayout::Packed] {
                         let cs = Case {
                             alpha,
                             beta,
@@ -411,15 +433,101 @@ proptest! {
         k in prop_oneof![edge_dim(), 250usize..=262, KC - 2..=KC + 2],
         alpha in prop::sample::select(vec![0.0f32, 1.0, -1.5, 2.5]),
         beta in prop::sample::select(vec![0.0f32, 1.0, 2.5]),
-        layout in prop::sample::select(vec![0u8, 1, 2]),
+        layout in prop::sample::select(vec![0u8, 1, 2, 3]),
         pad in 0usize..3, bias in any::<bool>(), relu in any::<bool>(), seed in any::<u64>(),
     ) {
-        let layout = [BLayout::Kn, BLayout::Weight, BLayout::Packed][layout as usize];
+        let layout =
+            [BLayout::Kn, BLayout::KnStrided, BLayout::Weight, BLayout::Packed][layout as usize];
         // Isa::available(), not host_isas: the other loops of this file fail on a missing
         // required ISA; a proptest would record that as a regression case.
         for isa in Isa::available() {
             let cs = Case { m, n, k, alpha, beta, layout, pad, bias, relu };
             prop_assert!(check(isa, &cs, seed).is_ok(), "{}", check(isa, &cs, seed).unwrap_err());
+        }
+    }
+}
+
+/// A row-major B (the general GEMM reads it in place when M is small, packs it otherwise) and
+/// the same B packed once give the same bits: the microkernel's arithmetic does not depend on
+/// where B comes from. Strided B (NaN between rows), β ≠ 0, bias and ReLU, 1 and 2 threads.
+fn row_major_equals_packed(isa: Isa, m: usize, k: usize, n: usize, pad: usize, seed: u64) {
+    let a = rand_vec(m * k, seed);
+    let ldb = n + pad;
+    let mut b = vec![f32::NAN; k.saturating_sub(1) * ldb + n];
+    let vals = rand_vec(k * n, seed + 1);
+    for p in 0..k {
+        b[p * ldb..p * ldb + n].copy_from_slice(&vals[p * n..(p + 1) * n]);
+    }
+    let bias = rand_vec(n, seed + 2);
+    let c0 = rand_vec(m * n, seed + 3);
+    let bv = MatRef::with_strides(&b, k, n, ldb, 1).unwrap();
+    let pm = PackedMatrix::from_kn_for(bv, isa).unwrap();
+    let run = |threads: usize, packed: bool| {
+        with_threads(threads, || {
+            let mut c = c0.clone();
+            let opts = GemmOptions {
+                beta: 0.5,
+                alpha: 1.5,
+                bias: Some(&bias),
+                relu: true,
+                isa: Some(isa),
+                ..Default::default()
+            };
+            let av = MatRef::new(&a, m, k).unwrap();
+            let cv = MatMut::new(&mut c, m, n).unwrap();
+            if packed {
+                gemm_packed(av, &pm, cv, &opts).unwrap();
+            } else {
+                gemm(av, bv, cv, &opts).unwrap();
+            }
+            c.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        })
+        .unwrap()
+    };
+    let want = run(1, true);
+    assert_eq!(run(1, false), want, "{isa} {m}×{k}×{n} pad {pad}: 1 thread");
+    assert_eq!(
+        run(2, false),
+        want,
+        "{isa} {m}×{k}×{n} pad {pad}: 2 threads"
+    );
+}
+
+#[test]
+fn row_major_b_small_m_equals_packed() {
+    for isa in host_isas("row_major_b_small_m_equals_packed") {
+        let (mr, nr) = tile(isa);
+        for (i, &m) in [1, 2, 3, mr, mr + 1, 2 * mr, 16, 17, 33].iter().enumerate() {
+            for &n in &[1, 5, 16, 17, nr - 1, nr, nr + 16, 64, 2 * nr + 7, 384] {
+                for &k in &[1, 64, KC + 3] {
+                    row_major_equals_packed(isa, m, k, n, (i + n) % 3 * 5, (m * n + k) as u64);
+                }
+            }
+        }
+        // Over a block of N (NC = 3072) and two of K, M large enough for 2 threads to split.
+        row_major_equals_packed(isa, 9, 2 * KC + 1, 3072 + 40, 3, 7);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    /// Small M with a row-major B (the in-place path) against the f64 reference and against
+    /// the packed path bit for bit.
+    #[test]
+    fn prop_row_major_b_small_m(
+        m in 1usize..=40, n in edge_dim(), k in prop_oneof![edge_dim(), KC - 2..=KC + 2],
+        alpha in prop::sample::select(vec![1.0f32, -1.5]),
+        beta in prop::sample::select(vec![0.0f32, 1.0, 2.5]),
+        strided in any::<bool>(), pad in 0usize..3, bias in any::<bool>(), relu in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let layout = if strided { BLayout::KnStrided } else { BLayout::Kn };
+        for isa in Isa::available() {
+            let cs = Case { m, n, k, alpha, beta, layout, pad, bias, relu };
+            prop_assert!(check(isa, &cs, seed).is_ok(), "{}", check(isa, &cs, seed).unwrap_err());
+            if n > 0 && k > 0 {
+                row_major_equals_packed(isa, m, k, n, pad * 4, seed);
+            }
         }
     }
 }

@@ -145,6 +145,7 @@ pub(super) fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &
                         epi: Default::default(),
                         a: qp[ip * mr * d..].as_ptr(),
                         b: kp[(k0 / nr + jp) * nr * d..].as_ptr(),
+                        b_rs: 0,
                     };
                     let c = &mut sc[ip * mr * kb + jp * nr..];
                     debug_assert!(
@@ -190,6 +191,7 @@ pub(super) fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &
                         epi: Default::default(),
                         a: pp[ip * mr * kb..].as_ptr(),
                         b: vp[(jp * len + k0) * nr..].as_ptr(),
+                        b_rs: 0,
                     };
                     let c = &mut o[ip * mr * d + jp * nr..];
                     // SAFETY: Ã holds MR·kb values at this panel (pp packed for bq rows padded
