@@ -326,11 +326,9 @@ impl TileOp for MacroKernel<'_> {
                 BBlock::InPlace {
                     edge, edge_panel, ..
                 } if edge == Some(jp) => (edge_panel.as_ptr(), 0),
-                // SAFETY: off + j + (kc − 1)·ld + ncur ≤ data.len() (asserted above, j + ncur
-                // ≤ span); ncur is a whole number of vectors (else this panel is the edge).
-                BBlock::InPlace { data, off, ld, .. } => {
-                    (unsafe { data.as_ptr().add(off + j) }, ld)
-                }
+                // off + j + (kc − 1)·ld + ncur ≤ data.len() (asserted above, j + ncur ≤ span);
+                // ncur is a whole number of vectors (else this panel is the edge).
+                BBlock::InPlace { data, off, ld, .. } => (data[off + j..].as_ptr(), ld),
             };
             // Loop 1 (ir): row panels of the Ã block.
             for ip in 0..self.mc.div_ceil(mr) {
