@@ -184,6 +184,8 @@ pub(crate) struct TileArgs {
     /// Values from one k step of B to the next: 0 for a packed panel (its width, `NV·LANES`),
     /// the row stride for a row-major B read in place.
     pub b_rs: usize,
+    /// Prefetch the C tile before the k loop (worth it when C does not fit the L2).
+    pub prefetch_c: bool,
 }
 
 /// One micro-tile of `MR` rows and `NV` vectors, over an Ã panel of `A_STEP ≥ MR` values per
@@ -215,7 +217,7 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
     // write-out (pointer arithmetic only: a prefetch never faults). Also with β = 0: a store
     // to a line not in cache must fetch it first, and with a short K (64) and a C larger
     // than the L2 those fetches at the write-out cost as much as the tile's FMAs.
-    for i in 0..mr {
+    for i in 0..if t.prefetch_c { mr } else { 0 } {
         let row = c.wrapping_add(i * t.rsc);
         let mut off = 0;
         while off < nr {
@@ -337,6 +339,7 @@ mod probe {
                 a: a.as_ptr(),
                 b: b.as_ptr(),
                 b_rs: 0,
+                prefetch_c: true,
             };
             let reps = 20000;
             let st = std::time::Instant::now();
