@@ -21,6 +21,9 @@ fn tile(isa: Isa) -> (usize, usize) {
 enum BLayout {
     /// B stored row-major K×N.
     Kn,
+    /// B stored row-major K×N with row stride N + pad + 1 (NaN in the slack), the last row
+    /// ending the buffer: a row-major B read in place must keep to its columns.
+    KnStrided,
     /// B stored as a PyTorch weight [N, K] (row stride K + pad), used through a transposed
     /// view.
     Weight,
@@ -94,8 +97,17 @@ fn check(isa: Isa, cs: &Case, seed: u64) -> Result<(), String> {
     };
     let cv = MatMut::with_row_stride(&mut c, m, n, ldc).map_err(|e| e.to_string())?;
     let bkn = MatRef::new(&b_kn, k, n).map_err(|e| e.to_string())?;
+    let ldb = n + pad + 1;
+    let mut b_s = vec![f32::NAN; k.saturating_sub(1) * ldb + n];
+    for p in 0..k {
+        b_s[p * ldb..p * ldb + n].copy_from_slice(&b_kn[p * n..(p + 1) * n]);
+    }
     match cs.layout {
         BLayout::Kn => gemm(av, bkn, cv, &opts),
+        BLayout::KnStrided => {
+            let bs = MatRef::with_strides(&b_s, k, n, ldb, 1).map_err(|e| e.to_string())?;
+            gemm(av, bs, cv, &opts)
+        }
         BLayout::Weight => {
             let w = MatRef::with_strides(&b_w, n, k, ldw, 1).map_err(|e| e.to_string())?;
             gemm(av, w.t(), cv, &opts)
@@ -189,7 +201,12 @@ fn edge_sizes_every_layout() {
         let (mr, nr) = tile(isa);
         let edges = [0, 1, mr - 1, mr, mr + 1, nr - 1, nr, nr + 1];
         let mut seed = 0;
-        for layout in [BLayout::Kn, BLayout::Weight, BLayout::Packed] {
+        for layout in [
+            BLayout::Kn,
+            BLayout::KnStrided,
+            BLayout::Weight,
+            BLayout::Packed,
+        ] {
             for &m in &edges {
                 for &n in &edges {
                     for &k in &[0usize, 1, 3, 17] {
@@ -250,7 +267,12 @@ fn every_square_size_to_20() {
 #[test]
 fn odd_shape_with_strides() {
     for isa in host_isas("odd_shape_with_strides") {
-        for layout in [BLayout::Kn, BLayout::Weight, BLayout::Packed] {
+        for layout in [
+            BLayout::Kn,
+            BLayout::KnStrided,
+            BLayout::Weight,
+            BLayout::Packed,
+        ] {
             check(
                 isa,
                 &Case {
@@ -271,7 +293,7 @@ fn alpha_beta_bias_relu() {
         for &alpha in &[0.0f32, 1.0, 2.5] {
             for &beta in &[0.0f32, 1.0, 2.5] {
                 for (bias, relu) in [(false, false), (true, false), (true, true), (false, true)] {
-                    for layout in [BLayout::Kn, BLayout::Packed] {
+                    for layout in [BLayout::Kn, BLayout::KnStrided, BLayout::Packed] {
                         let cs = Case {
                             alpha,
                             beta,
@@ -411,10 +433,11 @@ proptest! {
         k in prop_oneof![edge_dim(), 250usize..=262, KC - 2..=KC + 2],
         alpha in prop::sample::select(vec![0.0f32, 1.0, -1.5, 2.5]),
         beta in prop::sample::select(vec![0.0f32, 1.0, 2.5]),
-        layout in prop::sample::select(vec![0u8, 1, 2]),
+        layout in prop::sample::select(vec![0u8, 1, 2, 3]),
         pad in 0usize..3, bias in any::<bool>(), relu in any::<bool>(), seed in any::<u64>(),
     ) {
-        let layout = [BLayout::Kn, BLayout::Weight, BLayout::Packed][layout as usize];
+        let layout =
+            [BLayout::Kn, BLayout::KnStrided, BLayout::Weight, BLayout::Packed][layout as usize];
         // Isa::available(), not host_isas: the other loops of this file fail on a missing
         // required ISA; a proptest would record that as a regression case.
         for isa in Isa::available() {

@@ -5,6 +5,7 @@
 //! [`PackedMatrix`](super::PackedMatrix), packed once at load time); MC follows the L2.
 
 use super::cache::caches;
+use crate::mat::MatRef;
 use std::sync::OnceLock;
 
 /// Depth of one K block. The B micro-panel (`KC·NR·4` = 72 KiB for AVX-512) streams from L2
@@ -46,6 +47,21 @@ fn mc_for_l2(l2: usize) -> usize {
     (l2 / (KC * 4) / 24 * 24).clamp(MC, 1008)
 }
 
+/// Whether the general GEMM reads a row-major B (`[K, N]`, N contiguous, row stride `ld`)
+/// where it lies instead of packing it: each k step of the microkernel then loads its NR
+/// columns from row `pc + p` of B. Packing costs a read and a write of all of B per call, and
+/// repays itself only over many row panels; a B panel read in place is reread from the cache
+/// by each of the ⌈M/MR⌉ row panels, which is as cheap as the packed panel unless its rows,
+/// `ld·4` bytes apart, crowd into a few cache sets (a stride of 8 KiB or more: 2 or 3 of the
+/// 64 L1 sets per row and the same few L2 sets for all KC rows). Measured on Zen 4 (thread CPU
+/// time, 1 thread, docs/benchmarks.md): in place was 1.3–3.8× faster for M ≤ 16 at every N,
+/// 1.0–1.9× for M ≤ 256 with N ≤ 1536 and M = 512 with N ≤ 384, and 3–18 % slower with
+/// N = 3072 from M = 37 and with N = 1536 at M = 512 and beyond.
+pub(crate) fn b_in_place(b: MatRef, m: usize) -> bool {
+    let ld = b.row_stride();
+    b.col_stride() == 1 && (m <= 16 || (m <= 256 && ld < 2048) || (m <= 512 && ld <= 1024))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +72,16 @@ mod tests {
         assert_eq!(mc_for_l2(2 << 20), 1008); // Sapphire Rapids: the cap
         assert_eq!(mc_for_l2(128 << 10), MC); // small L2: the floor
         assert!(mc().is_multiple_of(24) && (MC..=1008).contains(&mc()));
+    }
+
+    #[test]
+    fn row_major_b_is_read_in_place_for_small_m() {
+        let data = vec![0.0f32; 64 * 3072];
+        let b = |n: usize| MatRef::new(&data, 64, n).unwrap();
+        assert!(b_in_place(b(3072), 16));
+        assert!(!b_in_place(b(3072), 37));
+        assert!(b_in_place(b(1536), 256) && !b_in_place(b(1536), 512));
+        assert!(b_in_place(b(384), 512) && !b_in_place(b(384), 513));
+        assert!(!b_in_place(b(64).t(), 1), "a column-major B is packed");
     }
 }

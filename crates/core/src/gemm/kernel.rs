@@ -1,7 +1,8 @@
 //! The register-blocked microkernel, written once and instantiated per instruction set.
 //!
 //! Contract (BLIS `gemm_ukr`): given `kc`, a packed A micro-panel (`kc` steps of `MR` values)
-//! and a packed B micro-panel (`kc` steps of `NR = NV·LANES` values), compute the `MR×NR` tile
+//! and a B micro-panel (`kc` steps of `NR = NV·LANES` values: packed, one step after the
+//! other, or a row-major B read in place, one step per row), compute the `MR×NR` tile
 //! `AB = Ã·B̃` in registers and write `C ← α·AB + β·C` (C is not read when β = 0), then the
 //! epilogue (bias per column, activation) if this is the last K block.
 //!
@@ -65,7 +66,8 @@ pub(crate) trait TileShape: Simd {
     /// `⌈nr / LANES⌉ · LANES` wide (a full panel: NR); Ã's panel is MR wide as always.
     ///
     /// # Safety
-    /// As for [`microkernel`], with `t.b` holding `kc · ⌈nr / LANES⌉ · LANES` values.
+    /// As for [`microkernel`], with `t.b` holding `⌈nr / LANES⌉ · LANES` values at each of
+    /// its `kc` steps.
     unsafe fn tile_narrow(self, t: &TileArgs, c: *mut f32, mr: usize, nr: usize, bias: *const f32);
 }
 
@@ -104,7 +106,8 @@ macro_rules! tile_shape {
 }
 
 /// [`TileShape::tile_narrow`]: picks the instance of [`microkernel`] with `rows ∈ {1, 2, 4,
-/// MR}` and `nv = ⌈nr / LANES⌉` vectors, stepping Ã by MR and B̃ by `nv · LANES` per k.
+/// MR}` and `nv = ⌈nr / LANES⌉` vectors, stepping Ã by MR and B by `nv · LANES` per k (a
+/// packed panel) or by `t.b_rs` (B in place).
 ///
 /// # Safety
 /// As for [`TileShape::tile_narrow`].
@@ -176,22 +179,30 @@ pub(crate) struct TileArgs {
     pub epi: Epilogue,
     /// Packed A micro-panel of this tile.
     pub a: *const f32,
-    /// Packed B micro-panel of this tile.
+    /// B micro-panel of this tile: packed, or the tile's first column of a row-major B.
     pub b: *const f32,
     /// The B̃ micro-panel the next tiles will read (null: none), prefetched into L2 in step
     /// with this tile's k loop. With few rows per pass (one to a few sentences) every B̃ panel
     /// comes from memory once and is used by one or two tiles; fetching the next one while
     /// these compute overlaps the stream with the FMAs instead of stalling on it.
     pub b_next: *const f32,
+    /// Values from one k step of B to the next: 0 for a packed panel (its width, `NV·LANES`),
+    /// the row stride for a row-major B read in place.
+    pub b_rs: usize,
+    /// Prefetch the C tile before the k loop (worth it when C does not fit the L2).
+    pub prefetch_c: bool,
 }
 
 /// One micro-tile of `MR` rows and `NV` vectors, over an Ã panel of `A_STEP ≥ MR` values per
-/// k step (its first `MR` used) and a B̃ panel of `NV·LANES`. `mr ≤ MR`, `nr ≤ NV·LANES` say
-/// how much of it lies inside C; a partial tile is computed in full (the packed panels are
-/// zero-padded) and written with masked stores.
+/// k step (its first `MR` used) and a B panel of `NV·LANES` values per k step (`t.b_rs` apart,
+/// or packed one after the other). `mr ≤ MR`, `nr ≤ NV·LANES` say how much of it lies inside
+/// C; a partial tile is computed in full (the packed panels are zero-padded) and written with
+/// masked stores. The arithmetic does not depend on where B comes from: a B read in place
+/// gives the same bits as the same B packed.
 ///
 /// # Safety
-/// `t.a` must hold `kc·A_STEP` and `t.b` `kc·NV·LANES` readable f32; `c` must be valid for
+/// `t.a` must hold `kc·A_STEP` readable f32, and `t.b` `NV·LANES` readable f32 at each of its
+/// `kc` steps (`t.b + p·step`, `step = t.b_rs` or `NV·LANES` when 0); `c` must be valid for
 /// `mr` rows of `nr` f32 at row stride `t.rsc`; when `bias` is non-null it must hold `nr` f32.
 #[inline(always)]
 unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: usize>(
@@ -204,13 +215,14 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
 ) {
     let l = S::LANES;
     let nr_full = NV * l;
+    let b_step = if t.b_rs == 0 { nr_full } else { t.b_rs };
     let (mut a, mut b, mut bn) = (t.a, t.b, t.b_next);
     let mut acc = [[s.zero(); NV]; MR];
     // Fetch the C tile now so its cache misses overlap the k loop instead of stalling the
     // write-out (pointer arithmetic only: a prefetch never faults). Also with β = 0: a store
     // to a line not in cache must fetch it first, and with a short K (64) and a C larger
     // than the L2 those fetches at the write-out cost as much as the tile's FMAs.
-    for i in 0..mr {
+    for i in 0..if t.prefetch_c { mr } else { 0 } {
         let row = c.wrapping_add(i * t.rsc);
         let mut off = 0;
         while off < nr {
@@ -223,11 +235,11 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
     for _ in 0..t.kc {
         let mut bv = [s.zero(); NV];
         for (j, v) in bv.iter_mut().enumerate() {
-            // SAFETY: B̃ holds kc·NR values; this step reads NR of them.
+            // SAFETY: B holds NV·LANES values at each of the kc steps; this reads step p's.
             *v = unsafe { s.load(b.add(j * l)) };
             // Software prefetch PF_B steps ahead: each call restarts its streams, and the
             // hardware prefetcher ramps up too late for L2-resident panels.
-            s.prefetch(b.wrapping_add(PF_B * nr_full + j * l));
+            s.prefetch(b.wrapping_add(PF_B * b_step + j * l));
         }
         s.prefetch(a.wrapping_add(PF_A * A_STEP));
         if !bn.is_null() {
@@ -243,11 +255,12 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
                 row[j] = s.mul_add(av, bv[j], row[j]);
             }
         }
-        // SAFETY: advancing within (or one past) the packed panels.
+        // SAFETY: advancing within (or one past) the packed panel / one row of B past its
+        // last step (wrapping: B's last step may end its buffer).
         unsafe {
             a = a.add(A_STEP);
-            b = b.add(nr_full);
         }
+        b = b.wrapping_add(b_step);
     }
 
     // Scale by α (skipped for the common α = 1).
@@ -337,6 +350,8 @@ mod probe {
                 a: a.as_ptr(),
                 b: b.as_ptr(),
                 b_next: std::ptr::null(),
+                b_rs: 0,
+                prefetch_c: true,
             };
             let reps = 20000;
             let st = std::time::Instant::now();

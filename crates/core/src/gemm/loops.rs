@@ -2,7 +2,8 @@
 //! panels) tasks. K is never split across threads, so every element of C is summed in the same
 //! order whatever the thread count: results are bit-identical for 1 and N threads.
 
-use super::blocking::{mc, KC, NC, PARALLEL_MIN_FLOPS, PARALLEL_PACK_MIN};
+use super::blocking::{b_in_place, mc, KC, NC, PARALLEL_MIN_FLOPS, PARALLEL_PACK_MIN};
+use super::cache::caches;
 use super::kernel::{dispatch_tile, tile_dims_lanes, Epilogue, TileArgs, TileOp, TileShape};
 use super::pack::{pack_a_for, pack_b_for, packed_a_len, Panels};
 use super::packed::PackedMatrix;
@@ -66,7 +67,14 @@ pub(crate) fn run(p: Problem) {
         1
     };
     let c = CPtr(p.c);
+    // A row-major B may be read where it lies instead of packed (`b_in_place`); only a last
+    // panel of N that is not a whole number of vectors is packed then (into b_buf).
+    let in_place = match p.b {
+        BSource::View(b) => b_in_place(b, m),
+        BSource::Packed(_) => false,
+    };
     let b_len = match p.b {
+        BSource::View(_) if in_place => nr * KC.min(k),
         BSource::View(_) => b_panels.len(NC.min(n), KC.min(k)),
         BSource::Packed(_) => 0,
     };
@@ -76,6 +84,11 @@ pub(crate) fn run(p: Problem) {
     } = &mut bufs;
 
     let grid = Grid::new(m, NC.min(n).div_ceil(nr), mr, threads);
+    // Prefetch each C tile before its k loop only when C does not fit the L2: its stores then
+    // fetch lines from memory, which the prefetch overlaps with the FMAs (2048×64×1536: 16 %);
+    // a C that fits is still in cache from the last K block or the last call, and the 32
+    // prefetches per tile only cost (1–2 % at K = 64: 128×64×384).
+    let prefetch_c = m.saturating_mul(n).saturating_mul(4) > caches().l2;
 
     // Loop 5 (jc): N in blocks of NC.
     for jc in (0..n).step_by(NC) {
@@ -86,9 +99,30 @@ pub(crate) fn run(p: Problem) {
             let beta = if pc == 0 { p.beta } else { 1.0 };
             let last = pc + kc == k;
 
-            // Pack B̃ (KC × NC) unless it was packed at load time.
-            let b_block: &[f32] = match &p.b {
-                BSource::Packed(pm) => pm.block(pc, jc, kc),
+            // Pack B̃ (KC × NC) unless it was packed at load time or is read in place.
+            let b_block = match &p.b {
+                BSource::Packed(pm) => BBlock::Packed(pm.block(pc, jc, kc)),
+                BSource::View(b) if in_place => {
+                    // The last panel, when its width is not a whole number of vectors.
+                    let j_edge = (nc - 1) / nr * nr;
+                    let edge = (nc - j_edge) % lanes != 0;
+                    let len = if edge {
+                        b_panels.len(nc - j_edge, kc)
+                    } else {
+                        0
+                    };
+                    if edge {
+                        let dst = &mut b_buf[..len];
+                        pack_b_for(p.isa, b, jc + j_edge, nc - j_edge, pc, kc, b_panels, dst);
+                    }
+                    BBlock::InPlace {
+                        data: b.data(),
+                        off: pc * b.row_stride() + jc,
+                        ld: b.row_stride(),
+                        edge: edge.then_some(j_edge / nr),
+                        edge_panel: &b_buf[..len],
+                    }
+                }
                 BSource::View(b) => {
                     let len = b_panels.len(nc, kc);
                     let panel = nr * kc;
@@ -101,7 +135,7 @@ pub(crate) fn run(p: Problem) {
                     } else {
                         pack_b_for(p.isa, b, jc, nc, pc, kc, b_panels, dst);
                     }
-                    &b_buf[..len]
+                    BBlock::Packed(&b_buf[..len])
                 }
             };
 
@@ -158,6 +192,7 @@ pub(crate) fn run(p: Problem) {
                     beta,
                     bias: if last { p.bias } else { None },
                     epi: if last { p.epi } else { Epilogue::default() },
+                    prefetch_c,
                 };
                 dispatch_tile(p.isa, op);
             };
@@ -212,10 +247,26 @@ fn scale_only(p: &Problem) {
     }
 }
 
-/// One task: rows `i0..i0+mc` of C against the column panels `jp` of the B̃ block.
+/// The B block of one (jc, pc) step, as the tasks read it.
+#[derive(Clone, Copy)]
+enum BBlock<'a> {
+    /// Packed panels (`Panels` widths), one after the other.
+    Packed(&'a [f32]),
+    /// A row-major B read where it lies: element (p, j) of the block (depth pc + p, column
+    /// jc + j) is `data[off + p·ld + j]`, except the panel `edge`, packed in `edge_panel`.
+    InPlace {
+        data: &'a [f32],
+        off: usize,
+        ld: usize,
+        edge: Option<usize>,
+        edge_panel: &'a [f32],
+    },
+}
+
+/// One task: rows `i0..i0+mc` of C against the column panels `jp` of the B block.
 struct MacroKernel<'a> {
     a: &'a [f32],
-    b: &'a [f32],
+    b: BBlock<'a>,
     c: CPtr,
     rsc: usize,
     i0: usize,
@@ -228,6 +279,7 @@ struct MacroKernel<'a> {
     beta: f32,
     bias: Option<&'a [f32]>,
     epi: Epilogue,
+    prefetch_c: bool,
 }
 
 impl TileOp for MacroKernel<'_> {
@@ -241,7 +293,23 @@ impl TileOp for MacroKernel<'_> {
             lanes: nr,
             step: S::LANES,
         };
-        assert!(self.b.len() >= panels.len(self.nc.min(self.jp.end * nr), kc));
+        let span = self.nc.min(self.jp.end * nr);
+        match self.b {
+            BBlock::Packed(b) => assert!(b.len() >= panels.len(span, kc)),
+            BBlock::InPlace {
+                data,
+                off,
+                ld,
+                edge,
+                edge_panel,
+            } => {
+                // Every step of every column of the block before span lies in data.
+                assert!(off + (kc - 1) * ld + span <= data.len());
+                if let Some(e) = edge {
+                    assert!(edge_panel.len() >= panels.len(self.nc - e * nr, kc));
+                }
+            }
+        }
         let mut t = TileArgs {
             kc,
             alpha: self.alpha,
@@ -249,10 +317,12 @@ impl TileOp for MacroKernel<'_> {
             rsc: self.rsc,
             epi: self.epi,
             a: self.a.as_ptr(),
-            b: self.b.as_ptr(),
+            b: std::ptr::null(),
             b_next: std::ptr::null(),
+            b_rs: 0,
+            prefetch_c: self.prefetch_c,
         };
-        // Loop 2 (jr): column panels; the B̃ micro-panel stays hot across loop 1.
+        // Loop 2 (jr): column panels; the B micro-panel stays hot across loop 1.
         for jp in self.jp.clone() {
             let j = jp * nr;
             let ncur = nr.min(self.nc - j);
@@ -260,11 +330,20 @@ impl TileOp for MacroKernel<'_> {
                 Some(b) => b[self.jc + j..].as_ptr(),
                 None => std::ptr::null(),
             };
-            // SAFETY: jp < jp.end and b holds jp.end·nr·kc values (asserted above).
-            t.b = unsafe { self.b.as_ptr().add(jp * nr * kc) };
-            // The next panel of the block (maybe another task's; only prefetched), fetched
-            // into L2 during the first row panel's tile.
-            let next = (jp + 1) * nr < self.nc;
+            (t.b, t.b_rs) = match self.b {
+                // SAFETY: jp < jp.end and b holds the panels before jp.end (asserted above).
+                BBlock::Packed(b) => (unsafe { b.as_ptr().add(jp * nr * kc) }, 0),
+                BBlock::InPlace {
+                    edge, edge_panel, ..
+                } if edge == Some(jp) => (edge_panel.as_ptr(), 0),
+                // off + j + (kc − 1)·ld + ncur ≤ data.len() (asserted above, j + ncur ≤ span);
+                // ncur is a whole number of vectors (else this panel is the edge).
+                BBlock::InPlace { data, off, ld, .. } => (data[off + j..].as_ptr(), ld),
+            };
+            // The next packed panel of the block (maybe another task's; only prefetched),
+            // fetched into L2 during the first row panel's tile. A B read in place is not
+            // prefetched this way (its rows are far apart).
+            let next = matches!(self.b, BBlock::Packed(_)) && (jp + 1) * nr < self.nc;
             let b_next = t.b.wrapping_add(if next { nr * kc } else { 0 });
             // Loop 1 (ir): row panels of the Ã block.
             for ip in 0..self.mc.div_ceil(mr) {
@@ -278,7 +357,8 @@ impl TileOp for MacroKernel<'_> {
                 t.a = unsafe { self.a.as_ptr().add(ip * mr * kc) };
                 // SAFETY: tile (i0+i, jc+j) of size min(mr, mc−i) × ncur lies inside C, which
                 // the caller validated; bias (when set) has n ≥ jc+j+ncur values; the packed
-                // panels have the lengths asserted above (the B̃ panel ⌈ncur/LANES⌉·LANES wide).
+                // panels have the lengths asserted above (the B̃ panel ⌈ncur/LANES⌉·LANES wide),
+                // and B in place holds ncur = ⌈ncur/LANES⌉·LANES values at each of kc rows.
                 unsafe {
                     let c = self.c.0.add((self.i0 + i) * self.rsc + self.jc + j);
                     s.tile_narrow(&t, c, mr.min(self.mc - i), ncur, bias);

@@ -146,6 +146,8 @@ pub(super) fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &
                         a: qp[ip * mr * d..].as_ptr(),
                         b: kp[(k0 / nr + jp) * nr * d..].as_ptr(),
                         b_next: std::ptr::null(),
+                        b_rs: 0,
+                        prefetch_c: true,
                     };
                     let c = &mut sc[ip * mr * kb + jp * nr..];
                     debug_assert!(
@@ -192,6 +194,8 @@ pub(super) fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &
                         a: pp[ip * mr * kb..].as_ptr(),
                         b: vp[(jp * len + k0) * nr..].as_ptr(),
                         b_next: std::ptr::null(),
+                        b_rs: 0,
+                        prefetch_c: true,
                     };
                     let c = &mut o[ip * mr * d + jp * nr..];
                     // SAFETY: Ã holds MR·kb values at this panel (pp packed for bq rows padded
