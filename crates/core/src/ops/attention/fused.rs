@@ -14,7 +14,8 @@
 //! place; (3) O (re)scaled and += P·V, straight to the output rows after the last block.
 
 use super::block_softmax::{exp_block, Running};
-use super::caches::{balanced_block, caches, key_block};
+use super::caches::{balanced_block, key_block};
+use crate::cache::caches;
 use super::mask::key_range;
 use super::online::probs_inverse;
 use super::params::Mask;
