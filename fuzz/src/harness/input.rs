@@ -108,7 +108,8 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Elements a `rows × cols` view with strides `(rs, cs)` spans (as `MatRef` defines it).
+/// Elements a `rows × cols` view with strides `(rs, cs)` spans (as `MatRef` defines it,
+/// written again here on purpose: it is the oracle `View::mat` checks `MatRef` against).
 pub(super) fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
     if rows == 0 || cols == 0 {
         return Some(0);
