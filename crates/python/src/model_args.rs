@@ -12,6 +12,7 @@ use crate::threads::threads_or_default;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
+use pyo3::PyClass;
 use std::path::{Path, PathBuf};
 
 /// A model class's constructor arguments, as given (`threads` checked), for `__reduce__`.
@@ -64,7 +65,7 @@ impl ModelArgs {
                 self.precision.clone().into_pyobject(py)?.into_any(),
             ],
         )?;
-        Ok((slf.get_type().into_any(), args))
+        Ok((slf.as_any().get_type().into_any(), args))
     }
 }
 
@@ -104,6 +105,32 @@ mod tests {
             let missing = open_model(py, "/nonexistent/qkv".into(), None, None, Model::open);
             let (ty, msg) = err(py, missing.err().unwrap());
             assert_eq!(ty, "FileNotFoundError", "{msg}");
+        });
+    }
+
+    #[pyclass(frozen)]
+    struct Holder {
+        args: ModelArgs,
+    }
+
+    #[test]
+    fn reduce_gives_the_type_and_the_arguments_as_given() {
+        pyo3::prepare_freethreaded_python();
+        Python::with_gil(|py| {
+            let args = ModelArgs {
+                path: "some/model".into(),
+                threads: Some(3),
+                precision: None,
+            };
+            let h = Bound::new(py, Holder { args }).unwrap();
+            let (ty, args) = h.get().args.reduce(&h).unwrap();
+            assert!(ty.is(&py.get_type::<Holder>()));
+            let (path, threads, precision): (PathBuf, Option<usize>, Option<String>) =
+                args.extract().unwrap();
+            assert_eq!(
+                (path, threads, precision),
+                ("some/model".into(), Some(3), None)
+            );
         });
     }
 }
