@@ -124,7 +124,7 @@ mod tests {
             };
             let h = Bound::new(py, Holder { args }).unwrap();
             let (ty, args) = h.get().args.reduce(&h).unwrap();
-            assert!(ty.is(&py.get_type::<Holder>()));
+            assert!(ty.is(py.get_type::<Holder>()));
             let (path, threads, precision): (PathBuf, Option<usize>, Option<String>) =
                 args.extract().unwrap();
             assert_eq!(
