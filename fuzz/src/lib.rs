@@ -1,4 +1,4 @@
-//! Harnesses of qkv's fuzz targets; see `harness.rs`.
+//! Harnesses of qkv's fuzz targets; see `harness/mod.rs`.
 
 mod harness;
 pub use harness::{kernels, load_model_files, reached, Input};

@@ -69,6 +69,7 @@
 //! ```
 
 pub mod bf16;
+mod cache;
 pub mod error;
 pub mod gemm;
 pub mod isa;

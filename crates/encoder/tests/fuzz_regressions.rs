@@ -2,7 +2,7 @@
 //! code `cargo +nightly fuzz run <target>` drives), so `cargo test` on stable guards each bug
 //! the fuzzers found, plus a few seeds that reach deep paths. A failure names the file.
 
-#[path = "../../../fuzz/src/harness.rs"]
+#[path = "../../../fuzz/src/harness/mod.rs"]
 #[allow(dead_code)]
 mod harness;
 

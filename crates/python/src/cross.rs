@@ -10,10 +10,9 @@ use crate::arrays::f32_array;
 use crate::backend::Reranker;
 use crate::batching::rank_order;
 use crate::compute::Compute;
-use crate::errors::{guarded, to_py};
-use crate::input::{non_negative, pairs, positive, precision, texts};
-use crate::resolve::model_dir;
-use crate::threads::threads_or_default;
+use crate::errors::to_py;
+use crate::input::{non_negative, pairs, positive, texts};
+use crate::model_args::{open_model, ModelArgs};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -41,10 +40,8 @@ use std::path::PathBuf;
 pub struct CrossEncoder {
     model: Reranker,
     compute: Compute,
-    /// The constructor's arguments, for `__reduce__`.
-    path: PathBuf,
-    threads_arg: Option<usize>,
-    precision_arg: Option<String>,
+    /// The constructor's arguments, for `__reduce__` (pickling reloads the model).
+    args: ModelArgs,
 }
 
 #[pymethods]
@@ -57,21 +54,12 @@ impl CrossEncoder {
         threads: Option<i64>,
         precision: Option<&str>,
     ) -> PyResult<Self> {
-        let precision = self::precision(precision)?;
-        let threads_arg = threads.map(|t| positive("threads", t)).transpose()?;
-        let n = threads_or_default(threads_arg).map_err(PyValueError::new_err)?;
-        let model = py.allow_threads(|| {
-            guarded(|| {
-                let dir = model_dir(&model_name_or_path)?;
-                Reranker::open(&dir, precision).map_err(to_py)
-            })
-        })?;
+        let (model, compute, args) =
+            open_model(py, model_name_or_path, threads, precision, Reranker::open)?;
         Ok(CrossEncoder {
             model,
-            compute: Compute::new(n)?,
-            path: model_name_or_path,
-            threads_arg,
-            precision_arg: precision.map(str::to_string),
+            compute,
+            args,
         })
     }
 
@@ -222,17 +210,7 @@ impl CrossEncoder {
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let me = slf.get();
-        let args = PyTuple::new(
-            py,
-            [
-                me.path.clone().into_pyobject(py)?.into_any(),
-                me.threads_arg.into_pyobject(py)?.into_any(),
-                me.precision_arg.clone().into_pyobject(py)?.into_any(),
-            ],
-        )?;
-        Ok((slf.get_type().into_any(), args))
+        slf.get().args.reduce(slf)
     }
 
     fn __repr__(&self) -> String {

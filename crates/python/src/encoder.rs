@@ -10,11 +10,9 @@
 use crate::arrays::{f32_array, i64_array};
 use crate::backend::{EncodeOptions, Model};
 use crate::compute::Compute;
-use crate::errors::{guarded, to_py};
-use crate::input::{dimensions, positive, precision, texts};
-use crate::resolve::model_dir;
-use crate::threads::threads_or_default;
-use pyo3::exceptions::PyValueError;
+use crate::errors::to_py;
+use crate::input::{dimensions, positive, texts};
+use crate::model_args::{open_model, ModelArgs};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use std::collections::BTreeMap;
@@ -46,9 +44,7 @@ pub struct SentenceEncoder {
     model: Model,
     compute: Compute,
     /// The constructor's arguments, for `__reduce__` (pickling reloads the model).
-    path: PathBuf,
-    threads_arg: Option<usize>,
-    precision_arg: Option<String>,
+    args: ModelArgs,
 }
 
 #[pymethods]
@@ -61,21 +57,12 @@ impl SentenceEncoder {
         threads: Option<i64>,
         precision: Option<&str>,
     ) -> PyResult<Self> {
-        let precision = self::precision(precision)?;
-        let threads_arg = threads.map(|t| positive("threads", t)).transpose()?;
-        let n = threads_or_default(threads_arg).map_err(PyValueError::new_err)?;
-        let model = py.allow_threads(|| {
-            guarded(|| {
-                let dir = model_dir(&model_name_or_path)?;
-                Model::open(&dir, precision).map_err(to_py)
-            })
-        })?;
+        let (model, compute, args) =
+            open_model(py, model_name_or_path, threads, precision, Model::open)?;
         Ok(SentenceEncoder {
             model,
-            compute: Compute::new(n)?,
-            path: model_name_or_path,
-            threads_arg,
-            precision_arg: precision.map(str::to_string),
+            compute,
+            args,
         })
     }
 
@@ -254,17 +241,7 @@ impl SentenceEncoder {
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let me = slf.get();
-        let args = PyTuple::new(
-            py,
-            [
-                me.path.clone().into_pyobject(py)?.into_any(),
-                me.threads_arg.into_pyobject(py)?.into_any(),
-                me.precision_arg.clone().into_pyobject(py)?.into_any(),
-            ],
-        )?;
-        Ok((slf.get_type().into_any(), args))
+        slf.get().args.reduce(slf)
     }
 
     fn __repr__(&self) -> String {

@@ -16,7 +16,8 @@
 //! (`crates/python/tests`, run by `scripts/ci_python.sh`) and, for the Rust parts, by
 //! `cargo test -p qkv-python` (also under AddressSanitizer in `.ci/run`).
 //!
-//! Layout (imports flow one way): `encoder` and `cross` are the two classes; `compute` runs
+//! Layout (imports flow one way): `encoder` and `cross` are the two classes, made and pickled
+//! through `model_args` (arguments checked, model opened, pool made); `compute` runs
 //! their work (own thread pool, GIL released, chunks) on `batching`'s pure-Rust order and
 //! scatter; `input` checks arguments; `arrays` builds NumPy arrays; `progress` draws the
 //! progress line; `resolve` finds the model directory; `errors` maps Rust errors to Python
@@ -51,6 +52,7 @@ mod cross;
 mod encoder;
 mod errors;
 mod input;
+mod model_args;
 mod progress;
 mod resolve;
 mod threads;

@@ -1,10 +1,10 @@
-//! Cache-blocking constants (BLIS naming), from the caches this CPU reports (`cache.rs`).
+//! Cache-blocking constants (BLIS naming), from the caches this CPU reports (`crate::cache`).
 //!
 //! Zen 4: 32 KiB L1d and 1 MiB L2 per core; Sapphire Rapids: 48 KiB and 2 MiB; both with a
 //! shared L3 of tens of MiB. KC and NC are fixed (KC is part of the layout of a
 //! [`PackedMatrix`](super::PackedMatrix), packed once at load time); MC follows the L2.
 
-use super::cache::caches;
+use crate::cache::caches;
 use crate::mat::MatRef;
 use std::sync::OnceLock;
 

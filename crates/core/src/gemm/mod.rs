@@ -11,11 +11,10 @@
 //!
 //! Files: `loops` (the five loops and the thread split), `kernel` (tile shapes per ISA and the
 //! microkernel), `pack` / `pack_x86` (packing from any stride), `packed` (weights packed once),
-//! `blocking` / `cache` (KC, NC, and MC from the L2 the CPU reports), `scratch` (packing
+//! `blocking` (KC, NC, and MC from the L2 the CPU reports, `crate::cache`), `scratch` (packing
 //! buffers kept per thread).
 
 mod blocking;
-mod cache;
 pub(crate) mod kernel;
 mod loops;
 pub(crate) mod pack;

@@ -4,10 +4,11 @@
 //!
 //! The scalar gather reads one value per source line and k step (one load and one store per
 //! element); here 8 lines × 8 k steps are loaded as 8 vectors, transposed in registers
-//! (unpack, shuffle, permute: 24 shuffles for 64 values) and written as 8 vectors, one per k
+//! (`simd::transpose`: 24 shuffles for 64 values) and written as 8 vectors, one per k
 //! step. Lines past the panel's width read as zeros, so the padding comes out of the same
 //! stores.
 
+use crate::simd::transpose::transpose8x8;
 use std::arch::x86_64::*;
 
 /// One panel: `dst[p·lanes + x] = src[x·sx + p]` for `x < width`, `p < kc`, and 0 for
@@ -41,7 +42,8 @@ pub(super) unsafe fn pack_panel_t(
                 // SAFETY: x0 + i < width and p + 8 ≤ kc: inside the source (caller's contract).
                 *v = unsafe { _mm256_loadu_ps(src.add((x0 + i) * sx + p)) };
             }
-            let t = transpose8(r);
+            // SAFETY: AVX2 is enabled in this function (caller's contract: the CPU has it).
+            let t = unsafe { transpose8x8(r) };
             for (i, v) in t.into_iter().enumerate() {
                 // SAFETY: (p + i)·lanes + x0 + span ≤ kc·lanes: inside the panel.
                 unsafe {
@@ -77,38 +79,4 @@ fn store_mask(n: usize) -> __m256i {
     let m: [i32; 8] = std::array::from_fn(|i| if i < n { -1 } else { 0 });
     // SAFETY: `m` holds 8 i32 (unaligned load); AVX is implied by the callers' AVX2.
     unsafe { _mm256_loadu_si256(m.as_ptr().cast()) }
-}
-
-/// Transposes 8 vectors of 8: lane `j` of output `i` is lane `i` of input `j`.
-#[inline(always)]
-fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
-    // SAFETY: register-only AVX shuffles; every caller runs with AVX2 enabled.
-    unsafe {
-        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
-        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
-        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
-        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
-        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
-        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
-        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
-        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
-        let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-        let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-        let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-        let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-        let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-        let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-        let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-        let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-        [
-            _mm256_permute2f128_ps::<0x20>(s0, s4),
-            _mm256_permute2f128_ps::<0x20>(s1, s5),
-            _mm256_permute2f128_ps::<0x20>(s2, s6),
-            _mm256_permute2f128_ps::<0x20>(s3, s7),
-            _mm256_permute2f128_ps::<0x31>(s0, s4),
-            _mm256_permute2f128_ps::<0x31>(s1, s5),
-            _mm256_permute2f128_ps::<0x31>(s2, s6),
-            _mm256_permute2f128_ps::<0x31>(s3, s7),
-        ]
-    }
 }

@@ -16,6 +16,8 @@ pub(crate) mod math;
 pub(crate) mod portable;
 pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
+pub(crate) mod transpose;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;
 
 /// Lanes of the widest token (AVX-512): the size of the stack buffer behind the default

@@ -14,7 +14,7 @@
 //! place; (3) O (re)scaled and += P·V, straight to the output rows after the last block.
 
 use super::block_softmax::{exp_block, Running};
-use super::caches::{balanced_block, caches, key_block};
+use super::caches::{balanced_block, key_block};
 use super::mask::key_range;
 use super::online::probs_inverse;
 use super::params::Mask;
@@ -22,6 +22,7 @@ use super::pv::PvArgs;
 use super::scores::{ScoreArgs, TileMask, LOG2E};
 use super::task::{Shared, Task};
 use super::tiles::AttnTiles;
+use crate::cache::caches;
 use std::ops::Range;
 
 /// K or V rows of one head: row `j` of the sequence at `ptr + (j − first)·stride`.

@@ -18,7 +18,8 @@
 //!   AVX2), its Q̃ᵀ packed, K and V rows read where they lie; the scores as Sᵀ tiles with the
 //!   queries in vector lanes (`scores.rs`: K·Q̃ᵀ, masked in registers), the online softmax on
 //!   the whole block in base 2 (`block_softmax.rs`), P·V on a tile as wide as the head
-//!   (`pv.rs`); key blocks sized from the L2 cache (`caches.rs`), one block up to that size;
+//!   (`pv.rs`); key blocks sized from the L2 cache (`caches.rs`, from `crate::cache`), one
+//!   block up to that size;
 //! - **GEMM tiles** (`blocked.rs`) otherwise (other widths, the portable and scalar ISAs,
 //!   and `probs`, whose path uses one key block so P is complete): Kᵀ and V packed once per
 //!   task, both products on the GEMM microkernel; blocks of 48 queries, one key block up to

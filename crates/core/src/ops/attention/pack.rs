@@ -1,9 +1,8 @@
 //! Pass 0 of the microkernel path: the query block transposed and scaled,
 //! `Q̃ᵀ[e·qts + i] = c·Q[i·rs + e]` (`i < rows`, `e < d`), the one operand the kernels pack.
 //!
-//! On x86 the block moves in 8×8 tiles through registers (AVX: two unpacks, a shuffle and a
-//! lane permute per row pair, the transpose of Intel's optimization manual): LLVM turns the
-//! plain loop into `vscatterdps`, which took a tenth of the whole kernel's time on Zen 4.
+//! On x86 the block moves in 8×8 tiles through registers (`simd::transpose`, AVX): LLVM turns
+//! the plain loop into `vscatterdps`, which took a tenth of the whole kernel's time on Zen 4.
 
 /// The scalar transpose (any ISA; the edges of the vector one).
 ///
@@ -45,6 +44,7 @@ pub(super) unsafe fn pack_qt_avx(
     qt: &mut [f32],
     qts: usize,
 ) {
+    use crate::simd::transpose::transpose8x8;
     use std::arch::x86_64::*;
     if rows == 0 || d == 0 {
         return;
@@ -67,29 +67,7 @@ pub(super) unsafe fn pack_qt_avx(
                 for (r, x) in a.iter_mut().enumerate() {
                     *x = _mm256_loadu_ps(src.add((i0 + r) * rs + e0));
                 }
-                let [a0, a1, a2, a3, a4, a5, a6, a7] = a;
-                let (t0, t1) = (_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
-                let (t2, t3) = (_mm256_unpacklo_ps(a2, a3), _mm256_unpackhi_ps(a2, a3));
-                let (t4, t5) = (_mm256_unpacklo_ps(a4, a5), _mm256_unpackhi_ps(a4, a5));
-                let (t6, t7) = (_mm256_unpacklo_ps(a6, a7), _mm256_unpackhi_ps(a6, a7));
-                let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-                let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-                let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-                let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-                let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-                let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-                let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-                let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-                let cols = [
-                    _mm256_permute2f128_ps::<0x20>(s0, s4),
-                    _mm256_permute2f128_ps::<0x20>(s1, s5),
-                    _mm256_permute2f128_ps::<0x20>(s2, s6),
-                    _mm256_permute2f128_ps::<0x20>(s3, s7),
-                    _mm256_permute2f128_ps::<0x31>(s0, s4),
-                    _mm256_permute2f128_ps::<0x31>(s1, s5),
-                    _mm256_permute2f128_ps::<0x31>(s2, s6),
-                    _mm256_permute2f128_ps::<0x31>(s3, s7),
-                ];
+                let cols = transpose8x8(a);
                 for (r, &col) in cols.iter().enumerate() {
                     _mm256_storeu_ps(dst.add((e0 + r) * qts + i0), _mm256_mul_ps(col, vc));
                 }
