@@ -3,11 +3,11 @@
 //! order whatever the thread count: results are bit-identical for 1 and N threads.
 
 use super::blocking::{b_in_place, mc, KC, NC, PARALLEL_MIN_FLOPS, PARALLEL_PACK_MIN};
-use super::cache::caches;
 use super::kernel::{dispatch_tile, tile_dims_lanes, Epilogue, TileArgs, TileOp, TileShape};
 use super::pack::{pack_a_for, pack_b_for, packed_a_len, Panels};
 use super::packed::PackedMatrix;
 use super::scratch::PackBuffers;
+use crate::cache::caches;
 use crate::isa::Isa;
 use crate::mat::MatRef;
 use rayon::prelude::*;
