@@ -10,7 +10,8 @@
 //! - Microkernels, chosen at run time ([`Int8Isa`]): AVX-512 VNNI (`vpdpbusd` zmm), AVX-VNNI
 //!   (`vpdpbusd` ymm), AVX2 (`vpmaddwd` on operands widened to i16: exact, unlike
 //!   `vpmaddubsw`), and a portable scalar kernel. `QKV_INT8_ISA` forces one.
-//! - [`mod@reference`]: the definition in plain loops; every kernel equals it bit for bit.
+//! - `reference` (the `internals` feature): the definition in plain loops; every kernel equals it
+//!   bit for bit.
 //!
 //! Results are bit-identical for every kernel, tiling and thread count: the i32 sums are exact
 //! and the write-out performs the same f32 operations everywhere (`tile.rs` states them).
