@@ -69,9 +69,9 @@ pub(crate) unsafe fn tile(
     }
 
     // Write-out (the arithmetic of `tile::dequant_one`, unfused), masked at the right edge.
-    // Every accumulator is named by a constant index, so they all stay in registers (a loop
-    // over `acc` that LLVM did not unroll made it spill them to a zeroed stack array: a
-    // memset and 24 stores per tile, ~4 % of the kernel's time at K = 384).
+    // Every accumulator is named by a constant index, so they all stay in registers. A loop
+    // over `acc` that LLVM did not unroll spilled them to a zeroed stack array (a memset and
+    // 24 stores per tile): four encoder shapes ran at 66–75 % of the peak, now 82–89 %.
     macro_rules! rows {
         ($($r:literal)*) => {$(
             if $r < mr {
