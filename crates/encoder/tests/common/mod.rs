@@ -39,3 +39,5 @@ pub fn cos_and_max_abs(a: &[f32], b: &[f32]) -> (f64, f32) {
         .fold(0.0f32, f32::max);
     (dot / (norm(a) * norm(b)), max_abs)
 }
+
+pub mod model_copy;
