@@ -288,14 +288,7 @@ fn speed_table() {
     use qkv_core::perf::interleaved;
     use qkv_core::quant::int8_peak_gmacs_threads;
     use qkv_core::{gemm_packed, GemmOptions, PackedMatrix};
-    let shapes = [
-        (128, 384, 1152),
-        (128, 384, 1536),
-        (128, 1536, 384),
-        (512, 768, 768),
-        (512, 768, 3072),
-        (2048, 2048, 2048),
-    ];
+    let shapes = qkv_testkit::shapes::GEMM;
     let isa = Int8Isa::active();
     let fma = |t| qkv_core::perf::fma_peak_gflops_threads(qkv_core::Isa::active(), t) / 2.0;
     for threads in [1, 2] {
