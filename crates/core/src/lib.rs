@@ -75,6 +75,7 @@ pub mod gemm;
 pub mod isa;
 pub mod mat;
 pub mod ops;
+mod par;
 #[cfg(feature = "internals")]
 pub mod perf;
 pub mod quant;
@@ -93,7 +94,8 @@ pub use ops::layernorm::{add_layer_norm, layer_norm};
 pub use ops::softmax::softmax_rows;
 pub use quant::{gemm_int8, Int8Isa, Int8Options, QuantizedMatrix};
 
-/// Runs `f` on a rayon pool of `threads` threads (all qkv kernels called inside use it).
+/// Runs `f` on a rayon pool of `threads` threads: every qkv kernel called inside splits its
+/// work over that many threads (the calling one and a spinning team of `threads − 1`).
 ///
 /// ```
 /// let sum: usize = qkv_core::with_threads(2, || rayon::current_num_threads())?;

@@ -95,3 +95,76 @@ proptest! {
         }
     }
 }
+
+/// A row-major A of up to `A_IN_PLACE_MAX_M` rows is read in place by the microkernel
+/// (`gemm/blocking.rs::a_in_place`); the same A as a column-major view is packed. Same bits,
+/// with NaN between the rows (a read past a row's K values would show), edge tiles of every
+/// height, 1 and 2 threads.
+fn a_in_place_equals_packed(isa: Isa, m: usize, k: usize, n: usize, seed: u64) {
+    let lda = k + 3;
+    let vals = rand_vec(m * k, seed);
+    let mut a = vec![f32::NAN; m.saturating_sub(1) * lda + k];
+    let mut a_t = vec![0.0f32; m * k]; // [k, m]: A column-major
+    for i in 0..m {
+        a[i * lda..i * lda + k].copy_from_slice(&vals[i * k..(i + 1) * k]);
+        for p in 0..k {
+            a_t[p * m + i] = vals[i * k + p];
+        }
+    }
+    let w = rand_vec(n * k, seed + 1);
+    let pm = PackedMatrix::from_kn_for(MatRef::new(&w, n, k).unwrap().t(), isa).unwrap();
+    let bias = rand_vec(n, seed + 2);
+    let run = |threads: usize, in_place: bool| {
+        with_threads(threads, || {
+            let mut c = vec![0.0f32; m * n];
+            let opts = GemmOptions {
+                bias: Some(&bias),
+                isa: Some(isa),
+                ..Default::default()
+            };
+            let av = match in_place {
+                true => MatRef::with_strides(&a, m, k, lda, 1).unwrap(),
+                false => MatRef::new(&a_t, k, m).unwrap().t(),
+            };
+            gemm_packed(av, &pm, MatMut::new(&mut c, m, n).unwrap(), &opts).unwrap();
+            c.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        })
+        .unwrap()
+    };
+    let want = run(1, false);
+    for threads in [1, 2] {
+        assert_eq!(
+            run(threads, true),
+            want,
+            "{isa} {m}×{k}×{n}, {threads} threads"
+        );
+    }
+}
+
+#[test]
+fn row_major_a_small_m_equals_packed() {
+    for isa in host_isas("row_major_a_small_m_equals_packed") {
+        let (mr, nr) = tile(isa);
+        let max = qkv_core::gemm::A_IN_PLACE_MAX_M;
+        for &m in &[
+            1,
+            2,
+            3,
+            5,
+            mr - 1,
+            mr,
+            mr + 1,
+            15,
+            2 * mr + 3,
+            max - 1,
+            max,
+            max + 1,
+        ] {
+            for &k in &[1, 7, 64, KC + 3] {
+                for &n in &[1, 17, nr, 2 * nr + 7] {
+                    a_in_place_equals_packed(isa, m, k, n, (m * 31 + k * 7 + n) as u64);
+                }
+            }
+        }
+    }
+}

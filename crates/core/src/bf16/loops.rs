@@ -1,13 +1,13 @@
 //! The loops around the `vdpbf16ps` microkernel: activations converted to bf16 once per call,
-//! then rayon over (row block, column panels) tasks cut as for the int8 GEMM. K is not blocked
+//! then (row block, column panels) tasks over threads, cut as for the int8 GEMM. K is not blocked
 //! and each tile sums its whole depth in registers in a fixed order, so the result does not
 //! depend on the thread count.
 
 use super::convert::k_even;
 use super::kernel_avx512::{self as k, Tile};
 use crate::mat::MatRef;
+use crate::par;
 use crate::quant::{Grid, RowHook};
-use rayon::prelude::*;
 
 /// Bytes of Ã one task sweeps per column panel (kept in L2 beside the B̃ panel).
 const A_BLOCK_BYTES: usize = 256 * 1024;
@@ -62,7 +62,7 @@ pub(crate) fn run(p: Problem) {
     };
     if ke > 0 {
         if threads > 1 {
-            a16.par_chunks_mut(ke).enumerate().for_each(convert);
+            par::for_each_chunk_mut(&mut a16, ke, |i, d| convert((i, d)));
         } else {
             a16.chunks_mut(ke).enumerate().for_each(convert);
         }
@@ -110,7 +110,7 @@ pub(crate) fn run(p: Problem) {
     };
     let tasks = m_panels.div_ceil(grid.panels_per) * grid.n_chunks;
     if threads > 1 {
-        (0..tasks).into_par_iter().for_each(task);
+        par::for_each(tasks, task);
     } else {
         (0..tasks).for_each(task);
     }

@@ -62,6 +62,17 @@ pub(crate) fn b_in_place(b: MatRef, m: usize) -> bool {
     b.col_stride() == 1 && (m <= 16 || (m <= 256 && ld < 2048) || (m <= 512 && ld <= 1024))
 }
 
+/// Whether the microkernel reads a row-major A where it lies instead of packing Ã: with a few
+/// rows (one to a few sentences per pass) the pack is a serial step before every product,
+/// and at 2 threads it reads rows the other core just wrote (the last product's C), which
+/// took 14 % of a 15-token MiniLM pass on the calling thread (Zen 4, `perf`).
+pub(crate) fn a_in_place(a: MatRef) -> bool {
+    a.col_stride() == 1 && a.rows() <= A_IN_PLACE_MAX_M
+}
+
+/// Up to this many rows, a row-major A is read in place (see [`a_in_place`]).
+pub const A_IN_PLACE_MAX_M: usize = 32;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,7 +87,13 @@ macro_rules! tile_shape {
                 bias: *const f32,
             ) {
                 // SAFETY: forwarded from the caller's contract.
-                unsafe { microkernel::<$token, $mr, $nv, $mr>(self, t, c, mr, nr, bias) }
+                unsafe {
+                    if t.a_rs == 0 {
+                        microkernel::<$token, $mr, $nv, $mr, false>(self, t, c, mr, nr, bias)
+                    } else {
+                        microkernel::<$token, $mr, $nv, $mr, true>(self, t, c, mr, nr, bias)
+                    }
+                }
             }
             #[inline(always)]
             unsafe fn tile_narrow(
@@ -120,6 +126,28 @@ unsafe fn narrow<S: Simd, const MR: usize, const NV: usize>(
     nr: usize,
     bias: *const f32,
 ) {
+    if t.a_rs == 0 {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { narrow_a::<S, MR, NV, false>(s, t, c, mr, nr, bias) }
+    } else {
+        // SAFETY: as above.
+        unsafe { narrow_a::<S, MR, NV, true>(s, t, c, mr, nr, bias) }
+    }
+}
+
+/// [`narrow`] for Ã packed (`A_ROWS = false`) or A read in place (`true`).
+///
+/// # Safety
+/// As for [`TileShape::tile_narrow`].
+#[inline(always)]
+unsafe fn narrow_a<S: Simd, const MR: usize, const NV: usize, const A_ROWS: bool>(
+    s: S,
+    t: &TileArgs,
+    c: *mut f32,
+    mr: usize,
+    nr: usize,
+    bias: *const f32,
+) {
     let nv = nr.div_ceil(S::LANES).clamp(1, NV);
     macro_rules! by_nv {
         ($rows:expr) => {
@@ -127,10 +155,14 @@ unsafe fn narrow<S: Simd, const MR: usize, const NV: usize>(
             // panels hold what the caller's contract says for these steps.
             unsafe {
                 match nv {
-                    1 => microkernel::<S, { $rows }, 1, MR>(s, t, c, mr, nr, bias),
-                    2 if NV > 2 => microkernel::<S, { $rows }, 2, MR>(s, t, c, mr, nr, bias),
-                    3 if NV > 3 => microkernel::<S, { $rows }, 3, MR>(s, t, c, mr, nr, bias),
-                    _ => microkernel::<S, { $rows }, NV, MR>(s, t, c, mr, nr, bias),
+                    1 => microkernel::<S, { $rows }, 1, MR, A_ROWS>(s, t, c, mr, nr, bias),
+                    2 if NV > 2 => {
+                        microkernel::<S, { $rows }, 2, MR, A_ROWS>(s, t, c, mr, nr, bias)
+                    }
+                    3 if NV > 3 => {
+                        microkernel::<S, { $rows }, 3, MR, A_ROWS>(s, t, c, mr, nr, bias)
+                    }
+                    _ => microkernel::<S, { $rows }, NV, MR, A_ROWS>(s, t, c, mr, nr, bias),
                 }
             }
         };
@@ -177,8 +209,11 @@ pub(crate) struct TileArgs {
     pub rsc: usize,
     /// Epilogue to apply (only on the last K block).
     pub epi: Epilogue,
-    /// Packed A micro-panel of this tile.
+    /// A micro-panel of this tile: packed, or the tile's first row of a row-major A.
     pub a: *const f32,
+    /// 0 for a packed Ã panel; the row stride of a row-major A read in place, whose rows
+    /// `mr..MR` of the tile are not read (the tile's last valid row stands in for them).
+    pub a_rs: usize,
     /// B micro-panel of this tile: packed, or the tile's first column of a row-major B.
     pub b: *const f32,
     /// The B̃ micro-panel the next tiles will read (null: none), prefetched into L2 in step
@@ -204,8 +239,16 @@ pub(crate) struct TileArgs {
 /// `t.a` must hold `kc·A_STEP` readable f32, and `t.b` `NV·LANES` readable f32 at each of its
 /// `kc` steps (`t.b + p·step`, `step = t.b_rs` or `NV·LANES` when 0); `c` must be valid for
 /// `mr` rows of `nr` f32 at row stride `t.rsc`; when `bias` is non-null it must hold `nr` f32.
+/// With `A_ROWS` (A read in place) `t.a` must instead hold `kc` f32 at each of `mr ≥ 1` rows
+/// `t.a_rs` apart.
 #[inline(always)]
-unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: usize>(
+unsafe fn microkernel<
+    S: Simd,
+    const MR: usize,
+    const NV: usize,
+    const A_STEP: usize,
+    const A_ROWS: bool,
+>(
     s: S,
     t: &TileArgs,
     c: *mut f32,
@@ -217,6 +260,13 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
     let nr_full = NV * l;
     let b_step = if t.b_rs == 0 { nr_full } else { t.b_rs };
     let (mut a, mut b, mut bn) = (t.a, t.b, t.b_next);
+    // Where row i's value of a k step lies from `a`: packed, i; in place, i rows down, the
+    // rows past the tile's edge reading its last row (their results are never written).
+    let a_off: [usize; MR] = std::array::from_fn(|i| match A_ROWS {
+        false => i,
+        true => i.min(mr.max(1) - 1) * t.a_rs,
+    });
+    let a_step = if A_ROWS { 1 } else { A_STEP };
     let mut acc = [[s.zero(); NV]; MR];
     // Fetch the C tile now so its cache misses overlap the k loop instead of stalling the
     // write-out (pointer arithmetic only: a prefetch never faults). Also with β = 0: a store
@@ -241,7 +291,9 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
             // hardware prefetcher ramps up too late for L2-resident panels.
             s.prefetch(b.wrapping_add(PF_B * b_step + j * l));
         }
-        s.prefetch(a.wrapping_add(PF_A * A_STEP));
+        if !A_ROWS {
+            s.prefetch(a.wrapping_add(PF_A * A_STEP));
+        }
         if !bn.is_null() {
             for j in 0..NV {
                 s.prefetch_l2(bn.wrapping_add(j * l));
@@ -249,8 +301,9 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
             bn = bn.wrapping_add(nr_full);
         }
         for (i, row) in acc.iter_mut().enumerate() {
-            // SAFETY: Ã holds kc·A_STEP values; this step reads MR ≤ A_STEP of them.
-            let av = unsafe { s.broadcast(a.add(i)) };
+            // SAFETY: Ã holds kc·A_STEP values and this step reads MR ≤ A_STEP of them; in
+            // place, a_off[i] is one of the mr rows, each holding kc values from `a`.
+            let av = unsafe { s.broadcast(a.add(a_off[i])) };
             for j in 0..NV {
                 row[j] = s.mul_add(av, bv[j], row[j]);
             }
@@ -258,7 +311,7 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
         // SAFETY: advancing within (or one past) the packed panel / one row of B past its
         // last step (wrapping: B's last step may end its buffer).
         unsafe {
-            a = a.add(A_STEP);
+            a = a.add(a_step);
         }
         b = b.wrapping_add(b_step);
     }
@@ -275,14 +328,21 @@ unsafe fn microkernel<S: Simd, const MR: usize, const NV: usize, const A_STEP: u
 
     // Write out. A full tile goes straight to C; an edge tile uses masked (partial) loads and
     // stores with the same arithmetic, so a value does not depend on where its tile falls.
+    // Constant trip counts with the edge as a condition (not `take(mr)` / `break`): the loops
+    // unroll and every accumulator is named by constant indices, so they stay in registers;
+    // otherwise the 8×3 AVX-512 tile was zeroed on the stack (a 1.5 KiB memset per tile, 5 %
+    // of a 15-token pass).
     let vbeta = s.splat(t.beta);
-    for (i, row) in acc.iter().enumerate().take(mr) {
+    for (i, row) in acc.iter().enumerate() {
+        if i >= mr {
+            continue;
+        }
         // SAFETY: row i < mr of the tile lies inside C.
         let crow = unsafe { c.add(i * t.rsc) };
         for (j, &v) in row.iter().enumerate() {
             let col = j * l;
             if col >= nr {
-                break;
+                continue;
             }
             let n = (nr - col).min(l);
             // SAFETY: columns col..col+n lie inside C's row (col + n ≤ nr).
@@ -351,6 +411,7 @@ mod probe {
                 b: b.as_ptr(),
                 b_next: std::ptr::null(),
                 b_rs: 0,
+                a_rs: 0,
                 prefetch_c: true,
             };
             let reps = 20000;

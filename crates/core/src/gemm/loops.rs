@@ -1,8 +1,8 @@
-//! The five loops around the microkernel (BLIS order), with rayon over (row block, column
-//! panels) tasks. K is never split across threads, so every element of C is summed in the same
+//! The five loops around the microkernel (BLIS order), with (row block, column panels) tasks
+//! spread over threads by `crate::par`. K is never split across threads, so every element of C is summed in the same
 //! order whatever the thread count: results are bit-identical for 1 and N threads.
 
-use super::blocking::{b_in_place, mc, KC, NC, PARALLEL_MIN_FLOPS, PARALLEL_PACK_MIN};
+use super::blocking::{a_in_place, b_in_place, mc, KC, NC, PARALLEL_MIN_FLOPS, PARALLEL_PACK_MIN};
 use super::kernel::{dispatch_tile, tile_dims_lanes, Epilogue, TileArgs, TileOp, TileShape};
 use super::pack::{pack_a_for, pack_b_for, packed_a_len, Panels};
 use super::packed::PackedMatrix;
@@ -10,7 +10,7 @@ use super::scratch::PackBuffers;
 use crate::cache::caches;
 use crate::isa::Isa;
 use crate::mat::MatRef;
-use rayon::prelude::*;
+use crate::par;
 
 /// Where B comes from: a view packed per call, or a matrix packed once.
 pub(crate) enum BSource<'a> {
@@ -18,7 +18,7 @@ pub(crate) enum BSource<'a> {
     Packed(&'a PackedMatrix),
 }
 
-/// C as a raw pointer that rayon tasks may share: each task writes a disjoint set of tiles.
+/// C as a raw pointer that parallel tasks may share: each task writes a disjoint set of tiles.
 #[derive(Clone, Copy)]
 struct CPtr(*mut f32);
 // SAFETY: tasks write disjoint tiles of C (distinct (row block, column panel) pairs), and the
@@ -78,7 +78,14 @@ pub(crate) fn run(p: Problem) {
         BSource::View(_) => b_panels.len(NC.min(n), KC.min(k)),
         BSource::Packed(_) => 0,
     };
-    let mut bufs = PackBuffers::take(packed_a_len(m, KC.min(k), mr), b_len);
+    // A few rows of a row-major A are read where they lie (`a_in_place`): no Ã to pack.
+    let a_rows = a_in_place(p.a);
+    let a_buf_len = if a_rows {
+        0
+    } else {
+        packed_a_len(m, KC.min(k), mr)
+    };
+    let mut bufs = PackBuffers::take(a_buf_len, b_len);
     let PackBuffers {
         a: a_buf, b: b_buf, ..
     } = &mut bufs;
@@ -128,7 +135,7 @@ pub(crate) fn run(p: Problem) {
                     let panel = nr * kc;
                     let dst = &mut b_buf[..len];
                     if threads > 1 && len >= PARALLEL_PACK_MIN {
-                        dst.par_chunks_mut(panel).enumerate().for_each(|(j, d)| {
+                        par::for_each_chunk_mut(dst, panel, |j, d| {
                             let j0 = jc + j * nr;
                             pack_b_for(p.isa, b, j0, nr.min(jc + nc - j0), pc, kc, b_panels, d)
                         });
@@ -142,9 +149,9 @@ pub(crate) fn run(p: Problem) {
             // Pack Ã for all rows of A at this depth. Panels are independent, so threads split
             // them evenly (not by row block: M = 128 is a single block); a small Ã (a few
             // sentences) is packed in place, where a fork/join would cost more than the copy.
-            let a_len = packed_a_len(m, kc, mr);
+            let a_len = if a_rows { 0 } else { packed_a_len(m, kc, mr) };
             let a_block_len = grid.rows_per * kc; // rows_per is a multiple of MR
-            {
+            if !a_rows {
                 let m_panels = m.div_ceil(mr);
                 let threads = if a_len >= PARALLEL_PACK_MIN {
                     threads
@@ -162,7 +169,7 @@ pub(crate) fn run(p: Problem) {
                 };
                 let dst = &mut a_buf[..a_len];
                 if threads > 1 {
-                    dst.par_chunks_mut(per * mr * kc).enumerate().for_each(pack);
+                    par::for_each_chunk_mut(dst, per * mr * kc, |ic, d| pack((ic, d)));
                 } else {
                     pack((0, dst));
                 }
@@ -177,8 +184,16 @@ pub(crate) fn run(p: Problem) {
                 let (ib, jchunk) = (t / chunks, t % chunks);
                 let i0 = ib * grid.rows_per;
                 let jp0 = jchunk * chunk;
+                let a = match a_rows {
+                    false => ABlock::Packed(&a_packed[ib * a_block_len..]),
+                    true => ABlock::InPlace {
+                        data: p.a.data(),
+                        off: i0 * p.a.row_stride() + pc,
+                        ld: p.a.row_stride(),
+                    },
+                };
                 let op = MacroKernel {
-                    a: &a_packed[ib * a_block_len..],
+                    a,
                     b: b_block,
                     c,
                     rsc: p.rsc,
@@ -198,7 +213,7 @@ pub(crate) fn run(p: Problem) {
             };
             let m_blocks = m.div_ceil(grid.rows_per);
             if threads > 1 {
-                (0..m_blocks * chunks).into_par_iter().for_each(task);
+                par::for_each(m_blocks * chunks, task);
             } else {
                 (0..m_blocks * chunks).for_each(task);
             }
@@ -263,9 +278,22 @@ enum BBlock<'a> {
     },
 }
 
+/// The A block of one task, as its tiles read it.
+#[derive(Clone, Copy)]
+enum ABlock<'a> {
+    /// Packed Ã panels of MR rows, one after the other.
+    Packed(&'a [f32]),
+    /// A row-major A read where it lies: row r of the block, depth p, is `data[off + r·ld + p]`.
+    InPlace {
+        data: &'a [f32],
+        off: usize,
+        ld: usize,
+    },
+}
+
 /// One task: rows `i0..i0+mc` of C against the column panels `jp` of the B block.
 struct MacroKernel<'a> {
-    a: &'a [f32],
+    a: ABlock<'a>,
     b: BBlock<'a>,
     c: CPtr,
     rsc: usize,
@@ -287,7 +315,13 @@ impl TileOp for MacroKernel<'_> {
     #[inline(always)]
     fn run<S: TileShape>(self, s: S) {
         let (mr, nr, kc) = (S::MR, S::NR, self.kc);
-        assert!(self.a.len() >= self.mc.div_ceil(mr) * mr * kc);
+        match self.a {
+            ABlock::Packed(a) => assert!(a.len() >= self.mc.div_ceil(mr) * mr * kc),
+            // Every row of the block holds kc values from its offset.
+            ABlock::InPlace { data, off, ld } => {
+                assert!(self.mc > 0 && off + (self.mc - 1) * ld + kc <= data.len())
+            }
+        }
         // Panels before jp.end are NR wide but the last of N, which is narrow (Panels).
         let panels = Panels {
             lanes: nr,
@@ -316,7 +350,11 @@ impl TileOp for MacroKernel<'_> {
             beta: self.beta,
             rsc: self.rsc,
             epi: self.epi,
-            a: self.a.as_ptr(),
+            a: std::ptr::null(),
+            a_rs: match self.a {
+                ABlock::Packed(_) => 0,
+                ABlock::InPlace { ld, .. } => ld.max(1),
+            },
             b: std::ptr::null(),
             b_next: std::ptr::null(),
             b_rs: 0,
@@ -353,8 +391,12 @@ impl TileOp for MacroKernel<'_> {
                 } else {
                     std::ptr::null()
                 };
-                // SAFETY: ip < ⌈mc/mr⌉ and a holds ⌈mc/mr⌉·mr·kc values (asserted above).
-                t.a = unsafe { self.a.as_ptr().add(ip * mr * kc) };
+                t.a = match self.a {
+                    // SAFETY: ip < ⌈mc/mr⌉ and a holds ⌈mc/mr⌉·mr·kc values (asserted above).
+                    ABlock::Packed(a) => unsafe { a.as_ptr().add(ip * mr * kc) },
+                    // Row i < mc of the block starts kc values inside data (asserted above).
+                    ABlock::InPlace { data, off, ld } => data[off + i * ld..].as_ptr(),
+                };
                 // SAFETY: tile (i0+i, jc+j) of size min(mr, mc−i) × ncur lies inside C, which
                 // the caller validated; bias (when set) has n ≥ jc+j+ncur values; the packed
                 // panels have the lengths asserted above (the B̃ panel ⌈ncur/LANES⌉·LANES wide),

@@ -26,7 +26,7 @@ mod scratch;
 /// The cache-blocking constants and this CPU's MC (`internals` feature: for qkv's tests and
 /// benches, not API).
 #[cfg(feature = "internals")]
-pub use blocking::{mc, KC, MC, NC};
+pub use blocking::{mc, A_IN_PLACE_MAX_M, KC, MC, NC};
 pub use packed::PackedMatrix;
 
 use crate::error::{invalid, shape_mismatch, Result};

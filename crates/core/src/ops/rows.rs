@@ -3,12 +3,12 @@
 //! softmax and the attention kernel's online softmax both use.
 
 use crate::error::{shape_mismatch, Result};
+use crate::par;
 use crate::simd::Simd;
-use rayon::prelude::*;
 
 /// Below this many elements a row-wise op runs on the calling thread.
 const PAR_MIN_ELEMS: usize = 32 * 1024;
-/// Smallest piece of work (in elements) handed to one rayon task.
+/// Smallest piece of work (in elements) handed to one parallel task.
 const CHUNK_MIN_ELEMS: usize = 8 * 1024;
 
 /// Checks that a buffer of `len` elements holds a row-major `[rows, cols]` matrix.
@@ -34,7 +34,7 @@ pub(crate) fn check_rows(
 }
 
 /// Calls `f(first_row, rows)` on consecutive groups of whole rows of a row-major `[_, cols]`
-/// buffer, in parallel with rayon when the buffer holds at least [`PAR_MIN_ELEMS`] elements.
+/// buffer, in parallel (`crate::par`) when the buffer holds at least [`PAR_MIN_ELEMS`] elements.
 ///
 /// How rows are grouped depends on the thread count, but every row is computed by the same
 /// code on its own, so results are bit-identical for any number of threads. Shared by the
@@ -55,9 +55,7 @@ where
     let per = CHUNK_MIN_ELEMS
         .div_ceil(cols)
         .max(rows.div_ceil(4 * threads));
-    x.par_chunks_mut(per * cols)
-        .enumerate()
-        .for_each(|(i, chunk)| f(i * per, chunk));
+    par::for_each_chunk_mut(x, per * cols, |i, chunk| f(i * per, chunk));
 }
 
 /// The row's maximum, starting from −∞ (never a sentinel). Exact for rows without NaN; a NaN

@@ -18,7 +18,9 @@ use super::kernel::Kernel;
 use super::pack::{k_padded, pack_a_row, Elem};
 use crate::error::{invalid, Result};
 use crate::mat::MatRef;
-use rayon::prelude::*;
+use crate::par;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Below this many activations a matrix is quantized on one thread.
 const PARALLEL_MIN_ELEMS: usize = 1 << 14;
@@ -61,7 +63,7 @@ pub fn row_params(lo: f32, hi: f32) -> (f32, f32, i32) {
 }
 
 /// Quantizes every row of `a` (M × K) with the kernel's quantizer and packs it for the kernel.
-/// Rows are split over rayon's threads when `parallel` and the matrix is large enough; each row
+/// Rows are split over the pool's threads when `parallel` and the matrix is large enough; each row
 /// is quantized on its own, so the result does not depend on the split.
 pub(crate) fn quantize_rows(
     kern: &Kernel,
@@ -172,13 +174,22 @@ fn fill<T: Elem + From<u8>>(
     };
     let init = || (vec![0f32; k], vec![0u8; k]);
     let bad = if parallel {
-        dst.par_chunks_mut(panel_len)
-            .zip(zp.par_chunks_mut(mr))
-            .zip(sa.par_chunks_mut(mr))
+        // One panel per task; each lock is taken once (it only moves the borrows to a task).
+        let items: Vec<Mutex<Option<Item<T>>>> = dst
+            .chunks_mut(panel_len)
+            .zip(zp.chunks_mut(mr))
+            .zip(sa.chunks_mut(mr))
             .enumerate()
-            .map_init(init, panel)
-            .flatten()
-            .min()
+            .map(|item| Mutex::new(Some(item)))
+            .collect();
+        let first_bad = AtomicUsize::new(usize::MAX);
+        par::for_each(items.len(), |t| {
+            let item = items[t].lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(i) = item.and_then(|item| panel(&mut init(), item)) {
+                first_bad.fetch_min(i, Ordering::Relaxed);
+            }
+        });
+        Some(first_bad.into_inner()).filter(|&i| i != usize::MAX)
     } else {
         let mut bufs = init();
         dst.chunks_mut(panel_len)

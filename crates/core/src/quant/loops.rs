@@ -1,4 +1,4 @@
-//! The loops around the int8 microkernel, with rayon over (row block, column panels) tasks.
+//! The loops around the int8 microkernel, with (row block, column panels) tasks over threads.
 //!
 //! K is not blocked: each tile sums its whole depth in i32 registers, so the sums are exact and
 //! the write-out happens once. (An f32 GEMM blocks K to keep B̃ in L1; here a K = 3072 B
@@ -13,14 +13,14 @@ use super::tile::{dequant_one, RowHook, Tile};
 use super::weights::{PackedB, QuantizedMatrix};
 use crate::error::Result;
 use crate::mat::MatRef;
-use rayon::prelude::*;
+use crate::par;
 
 /// Bytes of packed A one task sweeps for every column panel: it must stay in L2 (≥ 512 KiB on
 /// the CPUs with VNNI) beside the B̃ micro-panel.
 const A_BLOCK_BYTES: usize = 256 * 1024;
 
 /// Below this many multiply-adds a product runs on one thread (≈ 10 µs of `vpdpbusd` time,
-/// about rayon's fork/join cost).
+/// more than a fork/join costs).
 const PARALLEL_MIN_MACS: usize = 1 << 21;
 
 /// One product `C ← dequant(A_q·W_qᵀ) + β·C + bias`, shapes validated by the caller.
@@ -132,7 +132,7 @@ pub(crate) fn run(p: Problem) -> Result<()> {
     };
     let tasks = m_panels.div_ceil(grid.panels_per) * grid.n_chunks;
     if threads > 1 {
-        (0..tasks).into_par_iter().for_each(task);
+        par::for_each(tasks, task);
     } else {
         (0..tasks).for_each(task);
     }

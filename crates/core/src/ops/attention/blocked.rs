@@ -147,6 +147,7 @@ pub(super) fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &
                         b: kp[(k0 / nr + jp) * nr * d..].as_ptr(),
                         b_next: std::ptr::null(),
                         b_rs: 0,
+                        a_rs: 0,
                         prefetch_c: true,
                     };
                     let c = &mut sc[ip * mr * kb + jp * nr..];
@@ -195,6 +196,7 @@ pub(super) fn run_task<'a, S: TileShape>(s: S, sh: &Shared<'a>, t: &Task, buf: &
                         b: vp[(jp * len + k0) * nr..].as_ptr(),
                         b_next: std::ptr::null(),
                         b_rs: 0,
+                        a_rs: 0,
                         prefetch_c: true,
                     };
                     let c = &mut o[ip * mr * d + jp * nr..];

@@ -29,7 +29,7 @@
 //!   (`mask.rs` for the GEMM path, `fused::tile_mask` for the microkernels).
 //!
 //! Files: `params.rs` (the types below), `validate.rs` (argument checks), `schedule.rs`
-//! (tasks over sequence × head × query blocks, rayon, scratch), `task.rs` (what a task
+//! (tasks over sequence × head × query blocks over threads, scratch), `task.rs` (what a task
 //! holds); the microkernel path: `tiles.rs` (per-ISA tiles and their dispatcher), `fused.rs`,
 //! `pack.rs`, `scores.rs`, `block_softmax.rs`, `pv.rs`, `caches.rs`; the GEMM path:
 //! `blocked.rs`, `mask.rs`, `online.rs`.

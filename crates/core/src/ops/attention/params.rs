@@ -119,7 +119,7 @@ pub struct AttentionParams {
     pub scale: Option<f32>,
     /// Instruction set; `None` = [`Isa::active`].
     pub isa: Option<Isa>,
-    /// Allow rayon to split the work over (sequence, head, query block).
+    /// Allow splitting the work over (sequence, head, query block).
     pub parallel: bool,
 }
 

@@ -1,5 +1,5 @@
 //! Scheduling: splits a validated call into (sequence, head, query blocks) tasks, runs them
-//! on rayon (or the calling thread for small calls), each on the ISA's attention microkernels
+//! over threads (`crate::par`; the calling thread alone for small calls), each on the ISA's attention microkernels
 //! (`fused.rs`) or, for other head widths, other ISAs and the `probs` path, on the GEMM tile
 //! (`blocked.rs`), with a per-thread scratch buffer.
 //!
@@ -15,7 +15,7 @@ use super::tiles::{dispatch_attn, fast_block, AttnOp, AttnTiles};
 use super::validate::Checked;
 use crate::gemm::kernel::{dispatch_tile, TileOp, TileShape};
 use crate::isa::Isa;
-use rayon::prelude::*;
+use crate::par;
 use std::cell::RefCell;
 
 /// Below this many flops a call runs on one thread.
@@ -113,7 +113,7 @@ pub(super) fn run(
         })
     };
     if threads > 1 {
-        tasks.par_iter().for_each(run);
+        par::for_each(tasks.len(), |i| run(&tasks[i]));
     } else {
         tasks.iter().for_each(run);
     }
