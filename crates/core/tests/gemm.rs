@@ -3,7 +3,9 @@
 use proptest::prelude::*;
 use qkv_core::gemm::{mc, KC};
 use qkv_core::reference::gemm_f64;
-use qkv_core::{gemm, gemm_packed, with_threads, GemmOptions, Isa, MatMut, MatRef, PackedMatrix};
+use qkv_core::{
+    gemm, gemm_packed, with_threads, Activation, GemmOptions, Isa, MatMut, MatRef, PackedMatrix,
+};
 use qkv_testkit::isa::host_isas;
 use qkv_testkit::rng::rand_vec;
 
@@ -92,6 +94,7 @@ fn check(isa: Isa, cs: &Case, seed: u64) -> Result<(), String> {
         beta: cs.beta,
         bias: cs.bias.then_some(&bias_v[..]),
         relu: cs.relu,
+        act: Activation::Identity,
         isa: Some(isa),
         parallel: true,
     };

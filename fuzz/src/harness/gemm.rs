@@ -50,6 +50,7 @@ pub(super) fn fuzz_gemm(u: &mut Input, packed: bool) {
         beta,
         bias: use_bias.then_some(&bias[..]),
         relu,
+        act: qkv_core::Activation::Identity,
         isa: Some(isa),
         parallel,
     };

@@ -94,7 +94,10 @@ mod tests {
         let a = |m: usize, k: usize| MatRef::new(&data[..m * k], m, k).unwrap();
         assert!(a_in_place(a(15, 384)) && a_in_place(a(256, 1536)));
         assert!(!a_in_place(a(257, 384)), "many rows are packed");
-        assert!(!a_in_place(a(15, 3072)), "rows 12 KiB apart share an L1 set");
+        assert!(
+            !a_in_place(a(15, 3072)),
+            "rows 12 KiB apart share an L1 set"
+        );
         assert!(!a_in_place(a(15, 384).t()), "a column-major A is packed");
     }
 

@@ -11,13 +11,16 @@
 //! register tile. Dependencies run one way: driver (`loops`) → selection → kernels → `simd`.
 
 use crate::isa::{define_dispatch, Isa};
+use crate::ops::activation::{act_vec, Activation};
 use crate::simd::Simd;
 
-/// What happens to a finished tile after α·AB + β·C (only on the last K block).
+/// What happens to a finished tile after α·AB + β·C + bias (only on the last K block).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Epilogue {
-    /// `max(0, x)`.
-    pub relu: bool,
+    /// The activation, on the tile's registers before they are stored: the same `act_vec` as
+    /// `ops::activation::apply`, so the bits are those of a separate pass, without the pass
+    /// (and, split over threads with the tiles, without a serial step after the product).
+    pub act: Activation,
 }
 
 /// A GEMM computation generic over an ISA with a register tile, run by [`dispatch_tile`].
@@ -371,10 +374,8 @@ unsafe fn microkernel<
                 };
                 v = s.add(v, bv);
             }
-            if t.epi.relu {
-                // Data second so NaN propagates.
-                v = s.max(s.zero(), v);
-            }
+            // ReLU keeps NaN (data second in its max); GELU maps −∞ to 0.
+            v = act_vec(s, v, t.epi.act);
             // SAFETY: as above.
             unsafe {
                 if n == l {

@@ -254,9 +254,7 @@ fn scale_only(p: &Problem) {
             if let Some(b) = p.bias {
                 x += b[j];
             }
-            if p.epi.relu {
-                x = if 0.0 > x { 0.0 } else { x };
-            }
+            x = p.epi.act.apply_scalar(x);
             *v = x;
         }
     }

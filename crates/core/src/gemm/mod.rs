@@ -3,7 +3,7 @@
 //!
 //! - [`gemm`]: B is any `K × N` view (use [`MatRef::t`] for an `[N, K]` weight).
 //! - [`gemm_packed`]: B packed once by [`PackedMatrix`]; the path every model layer takes.
-//! - [`GemmOptions`]: α, β, an optional bias per column and ReLU fused into the write-out,
+//! - [`GemmOptions`]: α, β, an optional bias per column and an activation (ReLU, GELU) fused into the write-out,
 //!   the ISA, and whether rayon may split the work.
 //!
 //! With β = 0, C is never read (it may hold NaN). Zero-sized dimensions are valid: with K = 0
@@ -32,6 +32,7 @@ pub use packed::PackedMatrix;
 use crate::error::{invalid, shape_mismatch, Result};
 use crate::isa::Isa;
 use crate::mat::{MatMut, MatRef};
+use crate::ops::activation::Activation;
 use kernel::Epilogue;
 use loops::{BSource, Problem};
 
@@ -44,8 +45,12 @@ pub struct GemmOptions<'a> {
     pub beta: f32,
     /// Added to every row of the result after scaling (length N).
     pub bias: Option<&'a [f32]>,
-    /// Apply `max(0, x)` after the bias.
+    /// Apply `max(0, x)` after the bias (the same as `act: Activation::Relu`).
     pub relu: bool,
+    /// The activation after the bias, applied to each tile as it is written (bit for bit
+    /// what [`crate::ops::activation::apply`] gives afterwards, without the extra pass).
+    /// With `relu` it must be `Identity` or `Relu`.
+    pub act: Activation,
     /// Instruction set; `None` = [`Isa::active`]. Ignored by [`gemm_packed`], which uses the
     /// ISA the matrix was packed for.
     pub isa: Option<Isa>,
@@ -60,13 +65,14 @@ impl Default for GemmOptions<'_> {
             beta: 0.0,
             bias: None,
             relu: false,
+            act: Activation::Identity,
             isa: None,
             parallel: true,
         }
     }
 }
 
-/// `C ← α·A·B + β·C` (+ bias, ReLU) with `A: M×K`, `B: K×N`, `C: M×N`.
+/// `C ← act(α·A·B + β·C + bias)` with `A: M×K`, `B: K×N`, `C: M×N`.
 ///
 /// ```
 /// use qkv_core::{gemm, GemmOptions, MatMut, MatRef};
@@ -85,7 +91,7 @@ pub fn gemm(a: MatRef, b: MatRef, mut c: MatMut, opts: &GemmOptions) -> Result<(
     Ok(())
 }
 
-/// `C ← α·A·B + β·C` (+ bias, ReLU) with B packed once ([`PackedMatrix`]).
+/// `C ← act(α·A·B + β·C + bias)` with B packed once ([`PackedMatrix`]).
 pub fn gemm_packed(a: MatRef, b: &PackedMatrix, mut c: MatMut, opts: &GemmOptions) -> Result<()> {
     check_shapes(&a, b.k(), b.n(), &c, opts, || {
         format!("{}×{} (packed)", b.k(), b.n())
@@ -113,7 +119,12 @@ fn problem<'a>(
         rsc: c.row_stride(),
         c: c.data_mut().as_mut_ptr(),
         bias: opts.bias,
-        epi: Epilogue { relu: opts.relu },
+        epi: Epilogue {
+            act: match opts.relu {
+                true => Activation::Relu,
+                false => opts.act,
+            },
+        },
         parallel: opts.parallel,
     }
 }
@@ -149,6 +160,15 @@ fn check_shapes(
                 format!("bias of length {}", bias.len()),
             ));
         }
+    }
+    if opts.relu && !matches!(opts.act, Activation::Identity | Activation::Relu) {
+        return Err(invalid(
+            "gemm",
+            format!(
+                "relu and act = {:?} both set: give one activation",
+                opts.act
+            ),
+        ));
     }
     if !opts.alpha.is_finite() || !opts.beta.is_finite() {
         return Err(invalid(
