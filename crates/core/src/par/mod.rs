@@ -136,6 +136,27 @@ mod tests {
     }
 
     #[test]
+    fn back_to_back_loops_never_run_an_old_body() {
+        // Each loop's body writes its own number; a helper late from one loop must never run
+        // that body in the next (which would also read a dead closure).
+        crate::with_threads(2, || {
+            for round in 1..=20_000usize {
+                let n = 1 + round % 7;
+                let seen: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+                for_each(n, |i| {
+                    seen[i].fetch_add(round, Ordering::Relaxed);
+                });
+                assert!(seen.iter().all(|s| s.load(Ordering::Relaxed) == round));
+                if round % 1000 == 0 {
+                    // Let the helpers park, then wake them again.
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        })
+        .unwrap();
+    }
+
+    #[test]
     fn chunks_cover_the_slice_once() {
         let mut x = vec![0.0f32; 1003];
         crate::with_threads(3, || {
