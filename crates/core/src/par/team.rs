@@ -38,6 +38,9 @@ struct Shared {
     /// Set when a helper's task panicked: the caller panics too instead of returning a
     /// half-computed result.
     panicked: AtomicBool,
+    /// More threads than cores: waiting threads yield at once instead of spinning, so they do
+    /// not take a core from one that still has a task (rayon's pools behave so, too).
+    crowded: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -66,6 +69,7 @@ impl Team {
             body: Mutex::new(None),
             sleeping: (0..helpers).map(|_| AtomicBool::new(false)).collect(),
             panicked: AtomicBool::new(false),
+            crowded: std::thread::available_parallelism().map_or(true, |c| helpers >= c.get()),
         });
         let mut threads = Vec::with_capacity(helpers);
         for i in 0..helpers {
@@ -99,7 +103,7 @@ impl Team {
         };
         let sh = &*self.shared;
         // A helper that saw the last epoch may still be on its way out.
-        wait_until(|| sh.active.load(SeqCst) == 0);
+        wait_until(sh, || sh.active.load(SeqCst) == 0);
         // SAFETY: only the lifetime is erased. The body is published while the epoch is odd,
         // and this function returns only after the epoch is closed and no helper is active,
         // so no helper dereferences it after `f`'s borrow ends.
@@ -118,9 +122,9 @@ impl Team {
         // A panic in the body must still close the loop before `f` goes away: run the caller's
         // share under catch_unwind and resume the panic after closing.
         let caller = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| claim(sh, f)));
-        wait_until(|| sh.done.load(SeqCst) >= n);
+        wait_until(sh, || sh.done.load(SeqCst) >= n);
         sh.epoch.fetch_add(1, SeqCst); // close
-        wait_until(|| sh.active.load(SeqCst) == 0);
+        wait_until(sh, || sh.active.load(SeqCst) == 0);
         *lock(&sh.body) = None;
         if let Err(p) = caller {
             std::panic::resume_unwind(p);
@@ -191,7 +195,7 @@ fn wait_for_epoch(sh: &Shared, me: usize, served: usize) -> usize {
             continue;
         }
         let waited = start.elapsed();
-        if waited < SPIN {
+        if waited < SPIN && !sh.crowded {
             std::hint::spin_loop();
         } else if waited < SPIN_YIELD {
             std::thread::yield_now();
@@ -208,11 +212,11 @@ fn wait_for_epoch(sh: &Shared, me: usize, served: usize) -> usize {
 }
 
 /// Spins until `cond` holds (the waits here are for work already running on other threads).
-fn wait_until(cond: impl Fn() -> bool) {
+fn wait_until(sh: &Shared, cond: impl Fn() -> bool) {
     let mut spins = 0u32;
     while !cond() {
         spins = spins.wrapping_add(1);
-        if spins.is_multiple_of(1024) {
+        if sh.crowded || spins.is_multiple_of(1024) {
             // A helper was descheduled mid-task: let it have the core.
             std::thread::yield_now();
         } else {
