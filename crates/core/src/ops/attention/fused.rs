@@ -162,7 +162,10 @@ pub(super) fn run_fast<S: AttnTiles, const D: usize>(
             }
         }
         let qa = S::QA * l;
-        let nv = bq.div_ceil(qa) * S::QA; // query vectors the passes cover
+        // Query vectors the passes cover: only those that hold a query (an 18-token sentence
+        // computes 2 of the block's 4 vectors). Lanes past them keep stale scratch values,
+        // read only by the rows of an edge P·V tile past the block, which are never stored.
+        let nv = bq.div_ceil(l);
         m[..nv * l].fill(f32::NEG_INFINITY);
         lsum[..nv * l].fill(0.0);
 
@@ -221,7 +224,7 @@ pub(super) fn run_fast<S: AttnTiles, const D: usize>(
                     // an Add mask reads the reversed bias (indices 0..2·len + BQ, see
                     // `reverse_bias`) or the transposed block (kn rows of BQ). The regions
                     // are disjoint slices of the scratch.
-                    unsafe { s.scores(&args) };
+                    unsafe { s.scores(&args, S::QA.min((bq - sub).div_ceil(l))) };
                 }
             }
             // Pass 2: online softmax on the block.

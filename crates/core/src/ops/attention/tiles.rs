@@ -42,11 +42,13 @@ pub(super) trait AttnTiles: TileShape {
     /// `(MR, columns)` of the P·V tile for head width `D` (`columns` divides `D`).
     fn pv_shape<const D: usize>() -> (usize, usize);
 
-    /// One Sᵀ tile ([`scores_tile`] with this token's `NK × QA`).
+    /// One Sᵀ tile ([`scores_tile`] with this token's `NK` keys and `qv` query vectors,
+    /// `1 ≤ qv ≤ QA`: a query block shorter than the tile (a sentence of 18 tokens in a block
+    /// of 64) computes only the vectors that hold its queries).
     ///
     /// # Safety
-    /// As for [`scores_tile`].
-    unsafe fn scores(self, a: &ScoreArgs);
+    /// As for [`scores_tile`] with `QA = qv`.
+    unsafe fn scores(self, a: &ScoreArgs, qv: usize);
 
     /// One P·V tile ([`pv_tile`] with this token's shape for `D`).
     ///
@@ -86,9 +88,16 @@ macro_rules! attn_tiles {
             }
 
             #[inline(always)]
-            unsafe fn scores(self, a: &ScoreArgs) {
-                // SAFETY: forwarded from the caller's contract.
-                unsafe { scores_tile::<$token, $nk, $qa>(self, a) }
+            unsafe fn scores(self, a: &ScoreArgs, qv: usize) {
+                // SAFETY: forwarded from the caller's contract (with QA = qv).
+                unsafe {
+                    match qv {
+                        1 if $qa > 1 => scores_tile::<$token, $nk, 1>(self, a),
+                        2 if $qa > 2 => scores_tile::<$token, $nk, 2>(self, a),
+                        3 if $qa > 3 => scores_tile::<$token, $nk, 3>(self, a),
+                        _ => scores_tile::<$token, $nk, $qa>(self, a),
+                    }
+                }
             }
 
             #[inline(always)]
@@ -131,7 +140,7 @@ macro_rules! no_attn_tiles {
                 (4, <$token as Simd>::LANES)
             }
             // Never called (`FAST = false`); correct all the same, with the smallest tiles.
-            unsafe fn scores(self, a: &ScoreArgs) {
+            unsafe fn scores(self, a: &ScoreArgs, _qv: usize) {
                 // SAFETY: forwarded from the caller's contract.
                 unsafe { scores_tile::<$token, 4, 1>(self, a) }
             }
