@@ -331,109 +331,84 @@ unsafe fn microkernel<
 
     // Write out. A full tile goes straight to C; an edge tile uses masked (partial) loads and
     // stores with the same arithmetic, so a value does not depend on where its tile falls.
-    // Constant trip counts with the edge as a condition (not `take(mr)` / `break`): the loops
-    // unroll and every accumulator is named by constant indices, so they stay in registers;
-    // otherwise the 8×3 AVX-512 tile was zeroed on the stack (a 1.5 KiB memset per tile, 5 %
-    // of a 15-token pass).
+    // Every accumulator is named by constant indices (rows 0..8 × vectors 0..4, each behind
+    // the tile's bounds): a loop over them with this body is not unrolled, and the whole tile
+    // then went through the stack (a 1.5 KiB memset, 24 stores and 24 loads per tile: 1 % of
+    // a pass at K = 384, several at K = 64).
+    assert!(
+        MR <= 8 && NV <= 4,
+        "the write-out names 8 rows of 4 vectors"
+    );
     let vbeta = s.splat(t.beta);
-    for (i, row) in acc.iter().enumerate() {
-        if i >= mr {
-            continue;
-        }
-        // SAFETY: row i < mr of the tile lies inside C.
-        let crow = unsafe { c.add(i * t.rsc) };
-        for (j, &v) in row.iter().enumerate() {
-            let col = j * l;
-            if col >= nr {
-                continue;
-            }
-            let n = (nr - col).min(l);
-            // SAFETY: columns col..col+n lie inside C's row (col + n ≤ nr).
-            let cp = unsafe { crow.add(col) };
-            let mut v = if t.beta == 0.0 {
-                v
-            } else {
-                // SAFETY: as above; C is read only when β ≠ 0.
-                let cv = unsafe {
-                    if n == l {
-                        s.load(cp)
-                    } else {
-                        s.load_partial(cp, n, 0.0)
-                    }
+    macro_rules! vecs {
+        ($i:literal: $($j:literal)*) => {$(
+            if $j < NV && $j * l < nr {
+                // SAFETY: row i < mr of the tile lies inside C, and so do its columns
+                // j·L .. min(nr, (j + 1)·L); bias (when set) holds nr values.
+                unsafe {
+                    write_vec(s, t, acc[$i][$j], c.add($i * t.rsc), $j * l, nr, bias, vbeta)
                 };
-                s.mul_add(vbeta, cv, v)
-            };
-            if !bias.is_null() {
-                // SAFETY: bias holds nr values and col + n ≤ nr.
-                let bv = unsafe {
-                    if n == l {
-                        s.load(bias.add(col))
-                    } else {
-                        s.load_partial(bias.add(col), n, 0.0)
-                    }
-                };
-                v = s.add(v, bv);
             }
-            // ReLU keeps NaN (data second in its max); GELU maps −∞ to 0.
-            v = act_vec(s, v, t.epi.act);
-            // SAFETY: as above.
-            unsafe {
-                if n == l {
-                    s.store(cp, v)
-                } else {
-                    s.store_partial(cp, n, v)
-                }
-            }
-        }
+        )*};
     }
+    macro_rules! rows {
+        ($($i:literal)*) => {$(
+            if $i < MR && $i < mr {
+                vecs!($i: 0 1 2 3);
+            }
+        )*};
+    }
+    rows!(0 1 2 3 4 5 6 7);
 }
 
-/// Hot-cache speed of the microkernel alone (`cargo test --release -p qkv-core --lib probe --
-/// --ignored --nocapture`): separates the kernel's quality from the memory hierarchy's.
-#[cfg(all(test, feature = "internals"))]
-mod probe {
-    use super::*;
-    struct P;
-    impl TileOp for P {
-        type Output = f64;
-        #[inline(always)]
-        fn run<S: TileShape>(self, s: S) -> f64 {
-            let kc = 256;
-            let a = vec![0.5f32; kc * S::MR];
-            let b = vec![0.25f32; kc * S::NR];
-            let mut c = vec![0.0f32; S::MR * S::NR];
-            let t = TileArgs {
-                kc,
-                alpha: 1.0,
-                beta: 0.0,
-                rsc: S::NR,
-                epi: Default::default(),
-                a: a.as_ptr(),
-                b: b.as_ptr(),
-                b_next: std::ptr::null(),
-                b_rs: 0,
-                a_rs: 0,
-                prefetch_c: true,
+/// One vector of the write-out: `C[col..] ← act(v + β·C + bias)` for the `min(L, nr − col)`
+/// columns from `col` (masked when fewer than L).
+///
+/// # Safety
+/// `crow` must be valid for `nr` f32 (read when β ≠ 0), `bias` null or holding `nr` f32, and
+/// `col < nr`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn write_vec<S: Simd>(
+    s: S,
+    t: &TileArgs,
+    v: S::V,
+    crow: *mut f32,
+    col: usize,
+    nr: usize,
+    bias: *const f32,
+    vbeta: S::V,
+) {
+    let l = S::LANES;
+    let n = (nr - col).min(l);
+    // SAFETY: columns col..col+n lie inside C's row (col + n ≤ nr), and inside bias.
+    unsafe {
+        let cp = crow.add(col);
+        let mut v = if t.beta == 0.0 {
+            v
+        } else {
+            // C is read only when β ≠ 0.
+            let cv = if n == l {
+                s.load(cp)
+            } else {
+                s.load_partial(cp, n, 0.0)
             };
-            let reps = 20000;
-            let st = std::time::Instant::now();
-            for _ in 0..reps {
-                // SAFETY: a holds kc·MR, b kc·NR and c MR·NR values with row stride NR.
-                unsafe { s.tile(&t, c.as_mut_ptr(), S::MR, S::NR, std::ptr::null()) };
-                std::hint::black_box(&mut c);
-            }
-            (2 * kc * S::MR * S::NR * reps) as f64 / st.elapsed().as_secs_f64() / 1e9
+            s.mul_add(vbeta, cv, v)
+        };
+        if !bias.is_null() {
+            let bv = if n == l {
+                s.load(bias.add(col))
+            } else {
+                s.load_partial(bias.add(col), n, 0.0)
+            };
+            v = s.add(v, bv);
         }
-    }
-    #[test]
-    #[ignore]
-    fn probe_kernel() {
-        for isa in crate::isa::require_tested("probe_kernel") {
-            eprintln!(
-                "{isa}: {:.1} GFLOP/s hot, peak {:.1}",
-                dispatch_tile(isa, P),
-                crate::perf::fma_peak_gflops(isa)
-            );
+        // ReLU keeps NaN (data second in its max); GELU maps −∞ to 0.
+        v = act_vec(s, v, t.epi.act);
+        if n == l {
+            s.store(cp, v)
+        } else {
+            s.store_partial(cp, n, v)
         }
     }
 }

@@ -21,6 +21,8 @@ pub(crate) mod pack;
 #[cfg(target_arch = "x86_64")]
 mod pack_x86;
 mod packed;
+#[cfg(all(test, feature = "internals"))]
+mod probe;
 mod scratch;
 
 /// The cache-blocking constants and this CPU's MC (`internals` feature: for qkv's tests and
