@@ -73,7 +73,8 @@ pub(crate) fn a_in_place(a: MatRef) -> bool {
     a.col_stride() == 1 && a.rows() <= A_IN_PLACE_MAX_M && !a.row_stride().is_multiple_of(1024)
 }
 
-/// Up to this many rows, a row-major A is read in place (see [`a_in_place`]).
+/// Up to this many rows, a row-major A is read in place by the microkernel instead of packed
+/// (unless its rows are a multiple of 4 KiB apart).
 pub const A_IN_PLACE_MAX_M: usize = 256;
 
 #[cfg(test)]
