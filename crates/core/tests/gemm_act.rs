@@ -1,4 +1,4 @@
-//! The activation fused into the f32 GEMM's write-out (`GemmOptions::act`) against the same
+//! The activation fused into the f32 GEMM (`GemmOptions::act`) against the same
 //! product followed by `ops::activation::apply`, bit for bit: every activation, edge tiles,
 //! B packed and as views, A read in place and packed, β and bias, 1 and 2 threads.
 

@@ -11,15 +11,17 @@
 //! register tile. Dependencies run one way: driver (`loops`) → selection → kernels → `simd`.
 
 use crate::isa::{define_dispatch, Isa};
-use crate::ops::activation::{act_vec, Activation};
+use crate::ops::activation::Activation;
 use crate::simd::Simd;
 
 /// What happens to a finished tile after α·AB + β·C + bias (only on the last K block).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Epilogue {
-    /// The activation, on the tile's registers before they are stored: the same `act_vec` as
-    /// `ops::activation::apply`, so the bits are those of a separate pass, without the pass
-    /// (and, split over threads with the tiles, without a serial step after the product).
+    /// The activation. ReLU runs on the tile's registers; GELU on each task's block of C right
+    /// after its tiles (`loops::MacroKernel`), while it is in cache, by the same `act_row` as
+    /// `ops::activation::apply` (the same bits). Inlined into every one of the 24 write-outs
+    /// of every tile instance, its polynomial multiplied the kernels' code (an ASan build of
+    /// qkv-core then took over 13 minutes and 8 GB).
     pub act: Activation,
 }
 
@@ -403,8 +405,10 @@ unsafe fn write_vec<S: Simd>(
             };
             v = s.add(v, bv);
         }
-        // ReLU keeps NaN (data second in its max); GELU maps −∞ to 0.
-        v = act_vec(s, v, t.epi.act);
+        if t.epi.act == Activation::Relu {
+            // Data second so NaN propagates.
+            v = s.max(s.zero(), v);
+        }
         if n == l {
             s.store(cp, v)
         } else {

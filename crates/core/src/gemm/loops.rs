@@ -10,6 +10,7 @@ use super::scratch::PackBuffers;
 use crate::cache::caches;
 use crate::isa::Isa;
 use crate::mat::MatRef;
+use crate::ops::activation::{act_row, Activation};
 use crate::par;
 
 /// Where B comes from: a view packed per call, or a matrix packed once.
@@ -410,6 +411,21 @@ impl TileOp for MacroKernel<'_> {
                     let c = self.c.0.add((self.i0 + i) * self.rsc + self.jc + j);
                     s.tile_narrow(&t, c, mr.min(self.mc - i), ncur, bias);
                 }
+            }
+        }
+        // GELU over this task's block of C, still in cache (ReLU ran in the write-out).
+        if !matches!(self.epi.act, Activation::Identity | Activation::Relu) {
+            let (c0, c1) = (self.jc + self.jp.start * nr, self.jc + span);
+            for i in 0..self.mc {
+                // SAFETY: row i0 + i < M and columns c0..c1 ≤ N lie inside C (validated by the
+                // caller); no other task writes them (tasks own disjoint tiles).
+                let row = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        self.c.0.add((self.i0 + i) * self.rsc + c0),
+                        c1 - c0,
+                    )
+                };
+                act_row(s, row, None, self.epi.act);
             }
         }
     }

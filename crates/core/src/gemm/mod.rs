@@ -49,8 +49,9 @@ pub struct GemmOptions<'a> {
     pub bias: Option<&'a [f32]>,
     /// Apply `max(0, x)` after the bias (the same as `act: Activation::Relu`).
     pub relu: bool,
-    /// The activation after the bias, applied to each tile as it is written (bit for bit
-    /// what [`crate::ops::activation::apply`] gives afterwards, without the extra pass).
+    /// The activation after the bias, applied by each parallel task to its block of C right
+    /// after computing it, while it is in cache (bit for bit what
+    /// [`crate::ops::activation::apply`] gives afterwards, without a serial pass).
     /// With `relu` it must be `Identity` or `Relu`.
     pub act: Activation,
     /// Instruction set; `None` = [`Isa::active`]. Ignored by [`gemm_packed`], which uses the

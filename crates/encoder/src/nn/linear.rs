@@ -3,8 +3,8 @@
 //!
 //! The weight is prepared once, at construction: packed for the f32 GEMM, rounded to bf16, or
 //! quantized to int8 per output channel (with optional SmoothQuant factors). The bias, the
-//! residual (`accumulate`) and ReLU are fused into every GEMM's write-out; GELU too in f32 (on
-//! the tile's registers), and in one pass over whole rows after the product in bf16 and int8.
+//! residual (`accumulate`) and ReLU are fused into every GEMM's write-out; GELU too in f32 (per
+//! task, on its block of C), and in one pass over whole rows after the product in bf16 and int8.
 
 use crate::error::{Error, Result};
 use crate::io::view::WeightsView;
@@ -231,8 +231,8 @@ impl Linear {
         let c = MatMut::new(out, rows, n)?;
         let after = match &self.weight {
             Weight::F32(p) => {
-                // Every activation in the tile's write-out (same bits as a pass afterwards;
-                // MiniLM 15 tokens, 2 threads: no serial GELU pass after the product).
+                // Every activation inside the product's parallel tasks (same bits as a pass
+                // afterwards; MiniLM 15 tokens, 2 threads: no serial GELU pass after it).
                 let go = GemmOptions {
                     beta,
                     bias: self.bias.as_deref(),
